@@ -1,0 +1,135 @@
+import type { CliNoun } from './cli.types.ts';
+import { formatTable, isoTime, printJson } from './output.ts';
+import { defineVerb, JSON_FLAG } from './verb.ts';
+
+interface Device {
+  id: string;
+  productId: string;
+  serial: string;
+  tags: string[];
+  group: string | null;
+  zone: string;
+  status: string;
+  lastSeen: number | null;
+}
+const COLUMNS = ['id', 'productId', 'serial', 'status', 'zone', 'group', 'tags', 'lastSeen'];
+const forTable = (d: Device) => ({ ...d, lastSeen: isoTime(d.lastSeen) });
+const path = (id: string) => `/api/v1/devices/${encodeURIComponent(id)}`;
+
+export const deviceNoun: CliNoun = {
+  name: 'device',
+  summary: 'the device registry',
+  verbs: {
+    list: defineVerb({
+      summary: 'list devices, filtered; --all follows every page',
+      usage:
+        '[--product P] [--status S] [--group G] [--zone Z] [--tag T]... [--prefix ID] [--limit N] [--after ID] [--all] [--json]',
+      options: {
+        ...JSON_FLAG,
+        product: { type: 'string' },
+        status: { type: 'string' },
+        group: { type: 'string' },
+        zone: { type: 'string' },
+        tag: { type: 'string', multiple: true },
+        prefix: { type: 'string' },
+        limit: { type: 'string' },
+        after: { type: 'string' },
+        all: { type: 'boolean' },
+      },
+      run: async ({ values }, ctx) => {
+        const params = new URLSearchParams();
+        for (const k of ['product', 'status', 'group', 'zone', 'prefix', 'limit'] as const) {
+          if (values[k]) params.set(k, values[k]);
+        }
+        for (const tag of values.tag ?? []) params.append('tag', tag);
+        const items: Device[] = [];
+        let after = values.after ?? null;
+        let next: string | null = null;
+        do {
+          if (after) params.set('after', after);
+          const page: { items: Device[]; next: string | null } = await ctx
+            .api()
+            .request('GET', `/api/v1/devices?${params}`);
+          items.push(...page.items);
+          next = page.next;
+          after = next;
+        } while (values.all && after);
+        if (values.json) printJson(ctx.out, values.all ? items : { items, next });
+        else {
+          ctx.out(formatTable(items.map(forTable), COLUMNS));
+          if (next && !values.all) ctx.err(`more: --after ${next} (or --all)`);
+        }
+        return 0;
+      },
+    }),
+    create: defineVerb({
+      summary: 'register a device',
+      usage: 'ID --product P --serial S [--tag T]... [--group G] [--zone Z] [--json]',
+      positionals: 1,
+      options: {
+        ...JSON_FLAG,
+        product: { type: 'string' },
+        serial: { type: 'string' },
+        tag: { type: 'string', multiple: true },
+        group: { type: 'string' },
+        zone: { type: 'string' },
+      },
+      run: async ({ values, positionals }, ctx) => {
+        const body = {
+          id: positionals[0],
+          productId: values.product,
+          serial: values.serial,
+          tags: values.tag,
+          group: values.group,
+          zone: values.zone,
+        };
+        const d = await ctx.api().request<Device>('POST', '/api/v1/devices', body);
+        if (values.json) printJson(ctx.out, d);
+        else ctx.out(`created device ${d.id} (${d.status})`);
+        return 0;
+      },
+    }),
+    get: defineVerb({
+      summary: 'show one device',
+      usage: 'ID [--json]',
+      positionals: 1,
+      options: { ...JSON_FLAG },
+      run: async ({ values, positionals }, ctx) => {
+        const d = await ctx.api().request<Device>('GET', path(positionals[0]!));
+        if (values.json) printJson(ctx.out, d);
+        else ctx.out(formatTable([forTable(d)], COLUMNS));
+        return 0;
+      },
+    }),
+    update: defineVerb({
+      summary: 'change tags, group or zone (--no-group clears the group)',
+      usage: 'ID [--tag T]... [--group G | --no-group] [--zone Z] [--json]',
+      positionals: 1,
+      options: {
+        ...JSON_FLAG,
+        tag: { type: 'string', multiple: true },
+        group: { type: 'string' },
+        'no-group': { type: 'boolean' },
+        zone: { type: 'string' },
+      },
+      run: async ({ values, positionals }, ctx) => {
+        const body = { tags: values.tag, group: values['no-group'] ? null : values.group, zone: values.zone };
+        const d = await ctx.api().request<Device>('PATCH', path(positionals[0]!), body);
+        if (values.json) printJson(ctx.out, d);
+        else ctx.out(`updated device ${d.id}`);
+        return 0;
+      },
+    }),
+    delete: defineVerb({
+      summary: 'remove a device from the registry',
+      usage: 'ID',
+      positionals: 1,
+      options: { ...JSON_FLAG },
+      run: async ({ positionals }, ctx) => {
+        await ctx.api().request('DELETE', path(positionals[0]!));
+        ctx.out(`deleted device ${positionals[0]}`);
+        return 0;
+      },
+    }),
+  },
+};

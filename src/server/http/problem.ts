@@ -1,0 +1,100 @@
+import type { FastifyError } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { FleetwardError } from '../../protocol/errors.ts';
+import type { AccessErrorCode } from '../access/model.ts';
+import type { RegistryErrorCode } from '../registry/model.ts';
+
+/** Every coded error the API can return. Adding a code to a module's union without a row here fails type-checking. */
+export type ApiErrorCode =
+  | AccessErrorCode
+  | RegistryErrorCode
+  | 'VALIDATION_FAILED'
+  | 'INVALID_JSON'
+  | 'BODY_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'RATE_LIMITED'
+  | 'INTERNAL';
+
+/** The HTTP edge's one table: code → status and a stable title (RFC 9457). */
+const TABLE: Record<ApiErrorCode, { status: number; title: string }> = {
+  UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
+  FORBIDDEN: { status: 403, title: 'Forbidden' },
+  BOOTSTRAP_CLOSED: { status: 409, title: 'Bootstrap is closed' },
+  OPERATOR_NOT_FOUND: { status: 404, title: 'Operator not found' },
+  OPERATOR_NAME_TAKEN: { status: 409, title: 'Operator name taken' },
+  LAST_ADMIN: { status: 409, title: 'Last admin' },
+  TOKEN_NOT_FOUND: { status: 404, title: 'Token not found' },
+  PRODUCT_NOT_FOUND: { status: 404, title: 'Product not found' },
+  PRODUCT_EXISTS: { status: 409, title: 'Product exists' },
+  PRODUCT_IN_USE: { status: 409, title: 'Product in use' },
+  DEVICE_NOT_FOUND: { status: 404, title: 'Device not found' },
+  DEVICE_EXISTS: { status: 409, title: 'Device exists' },
+  VALIDATION_FAILED: { status: 400, title: 'Validation failed' },
+  INVALID_JSON: { status: 400, title: 'Invalid JSON' },
+  BODY_TOO_LARGE: { status: 413, title: 'Body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  code: ApiErrorCode;
+  requestId: string;
+  errors?: Array<{ path: string; message: string }>;
+  [extra: string]: unknown;
+}
+
+export function problemType(code: ApiErrorCode): string {
+  return `urn:fleetward:problem:${code.toLowerCase().replaceAll('_', '-')}`;
+}
+
+export function makeProblem(code: ApiErrorCode, detail: string, instance: string, requestId: string): Problem {
+  const row = TABLE[code];
+  return { type: problemType(code), title: row.title, status: row.status, detail, instance, code, requestId };
+}
+
+/** Maps any thrown value to a problem. Unknown errors become INTERNAL with no detail: the log has it. */
+export function toProblem(err: unknown, instance: string, requestId: string): Problem {
+  if (err instanceof FleetwardError && err.code in TABLE) {
+    const code = err.code as ApiErrorCode;
+    // Authentication failures say only "unauthorized" (DESIGN.md §3).
+    const detail = code === 'UNAUTHORIZED' ? 'unauthorized' : err.message;
+    const p = makeProblem(code, detail, instance, requestId);
+    return code === 'UNAUTHORIZED' || !err.details ? p : { ...err.details, ...p };
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const p = makeProblem('VALIDATION_FAILED', 'the request does not match the schema', instance, requestId);
+    p.errors = err.validation.map((v) => ({
+      path: `${err.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
+      message: v.message ?? 'invalid',
+    }));
+    return p;
+  }
+  const fe = err as Partial<FastifyError>;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return makeProblem('INVALID_JSON', 'the body is not valid JSON', instance, requestId);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return makeProblem('BODY_TOO_LARGE', 'the body exceeds the size limit', instance, requestId);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return makeProblem('UNSUPPORTED_MEDIA_TYPE', 'send application/json', instance, requestId);
+  }
+  if (err instanceof SyntaxError && fe.statusCode === 400) {
+    return makeProblem('INVALID_JSON', 'the body is not valid JSON', instance, requestId);
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const p = makeProblem('VALIDATION_FAILED', fe.message ?? 'bad request', instance, requestId);
+    return { ...p, status: fe.statusCode, title: 'Bad request' };
+  }
+  return makeProblem('INTERNAL', 'internal error; quote the request id', instance, requestId);
+}
