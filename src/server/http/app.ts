@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -28,15 +28,30 @@ export interface HttpDeps {
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+export interface RouteInfo {
+  method: string;
+  url: string;
+  access: string;
+  action: string | undefined;
+}
+const ROUTES = new WeakMap<object, RouteInfo[]>();
+
+/** Every route registered on `app`, with its declared access: the authorization matrix test walks this. */
+export function listRoutes(app: FleetwardApp): RouteInfo[] {
+  return [...(ROUTES.get(app) ?? [])];
+}
+
 /** Builds the Fastify app with authentication, the problem+json error table and OpenAPI; routes are added by the caller. */
 export async function createHttpApp(deps: HttpDeps): Promise<FleetwardApp> {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimit,
     genReqId: () => randomUUID(),
-    disableRequestLogging: true,
+    // Per-request lines would log every device poll; errors and metrics say what matters.
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider() as unknown as FleetwardApp;
+  ROUTES.set(app, []);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // Only JSON is spoken; anything else is a 415, not a string a schema then half-accepts.
@@ -62,6 +77,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FleetwardApp> {
       throw new Error(`state-changing route ${route.url} declares no ledger action`);
     }
     if (cfg.access === 'public') route.schema = { ...route.schema, security: [] };
+    for (const method of methods) {
+      if (method !== 'HEAD') ROUTES.get(app)?.push({ method, url: route.url, access: cfg.access, action: cfg.action });
+    }
   });
 
   app.addHook('onRequest', async (req) => authenticate(req, deps.access));

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startTestServer } from '../testing/test-server.ts';
+import { listRoutes } from './app.ts';
+
+/**
+ * The authorization matrix, written out by hand: every route the server has must appear here with the
+ * access level the product promises, so a new route cannot ship without a deliberate decision.
+ */
+const EXPECTED: Record<string, 'public' | 'self' | 'read' | 'write' | 'admin'> = {
+  'GET /healthz': 'public',
+  'GET /readyz': 'public',
+  'GET /metrics': 'public',
+  'GET /api/openapi.json': 'public',
+  'POST /api/v1/bootstrap': 'public',
+  'GET /api/v1/whoami': 'self',
+  'GET /api/v1/tokens': 'self',
+  'POST /api/v1/tokens': 'self',
+  'DELETE /api/v1/tokens/:id': 'self',
+  'GET /api/v1/operators': 'admin',
+  'POST /api/v1/operators': 'admin',
+  'PATCH /api/v1/operators/:id': 'admin',
+  'POST /api/v1/operators/:id/tokens': 'admin',
+  'GET /api/v1/ledger': 'read',
+  'GET /api/v1/ledger/verify': 'read',
+  'GET /api/v1/products': 'read',
+  'POST /api/v1/products': 'write',
+  'GET /api/v1/products/:id': 'read',
+  'PATCH /api/v1/products/:id': 'write',
+  'DELETE /api/v1/products/:id': 'admin',
+  'GET /api/v1/devices': 'read',
+  'POST /api/v1/devices': 'write',
+  'GET /api/v1/devices/:id': 'read',
+  'PATCH /api/v1/devices/:id': 'write',
+  'DELETE /api/v1/devices/:id': 'write',
+};
+
+const ALLOWED: Record<string, ReadonlyArray<string>> = {
+  anonymous: ['public'],
+  auditor: ['public', 'self', 'read'],
+  operator: ['public', 'self', 'read', 'write'],
+  admin: ['public', 'self', 'read', 'write', 'admin'],
+};
+
+test('every route × every role: allowed, or refused with 401/403 as the matrix says', async (t) => {
+  const server = await startTestServer(t);
+  const routes = listRoutes(server.app);
+  const registered = routes.map((r) => `${r.method} ${r.url}`).sort();
+  assert.deepEqual(registered, Object.keys(EXPECTED).sort(), 'the matrix lists exactly the registered routes');
+  for (const r of routes) assert.equal(r.access, EXPECTED[`${r.method} ${r.url}`], `${r.method} ${r.url} access`);
+
+  const tokens: Record<string, string | null> = {
+    anonymous: null,
+    auditor: await server.tokenFor('auditor'),
+    operator: await server.tokenFor('operator'),
+    admin: server.adminToken,
+  };
+  for (const [role, token] of Object.entries(tokens)) {
+    for (const r of routes) {
+      const path = r.url.replace(':id', 'no-such-id');
+      const body = r.method === 'GET' || r.method === 'DELETE' ? undefined : {};
+      const res = await server.call(r.method, path, { token, body });
+      const label = `${role} ${r.method} ${r.url} → ${res.status}`;
+      if (ALLOWED[role]!.includes(r.access)) {
+        assert.ok(res.status !== 401 && res.status !== 403, label);
+      } else if (role === 'anonymous') {
+        assert.equal(res.status, 401, label);
+        assert.equal(res.headers.get('www-authenticate'), 'Bearer');
+        assert.equal(res.body.detail, 'unauthorized', 'authentication failures say only "unauthorized"');
+      } else {
+        assert.equal(res.status, 403, label);
+        assert.equal(res.body.code, 'FORBIDDEN');
+      }
+    }
+  }
+  // Refused attempts to change state are in the ledger, with who tried.
+  const denied = await server.call('GET', '/api/v1/ledger?limit=1000', { token: server.adminToken });
+  const deniedDeletes = denied.body.items.filter(
+    (e: { action: string; result: string }) => e.action === 'product.delete' && e.result === 'denied',
+  );
+  assert.equal(deniedDeletes.length, 3, 'anonymous, auditor and operator tried to delete a product');
+});
