@@ -6,7 +6,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Access, Principal } from '../access/model.ts';
+import type { Access, Principal } from '../access/index.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -1,8 +1,8 @@
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { FleetwardError } from '../../protocol/errors.ts';
-import type { AccessErrorCode } from '../access/model.ts';
-import type { RegistryErrorCode } from '../registry/model.ts';
+import type { AccessErrorCode } from '../access/index.ts';
+import type { RegistryErrorCode } from '../registry/index.ts';
 
 /** Every coded error the API can return. Adding a code to a module's union without a row here fails type-checking. */
 export type ApiErrorCode =

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { ActionContext } from '../ledger/model.ts';
+import type { ActionContext } from '../ledger/index.ts';
 
 /** Who is calling and from where, as the ledger records it: for services' ActionContext. */
 export function actionContext(req: FastifyRequest): ActionContext {
