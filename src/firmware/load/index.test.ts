@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isFleetwardError } from '../../protocol/errors.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
-import { loadPath, loadOsvDirectory } from './index.ts';
+import { loadOsvDirectory, loadPath } from './index.ts';
 import { gzip, makeTar, makeZip } from './test-archives.ts';
 import { haveTool } from './test-toolchain.ts';
 
@@ -29,7 +29,10 @@ describe('loadPath', () => {
     symlinkSync('/etc/hostname', join(dir, 'etc', 'host-link'));
     const src = await loadPath(dir);
     assert.equal(src.kind, 'directory');
-    assert.deepEqual(src.files.map((f) => f.path), ['etc/passwd']);
+    assert.deepEqual(
+      src.files.map((f) => f.path),
+      ['etc/passwd'],
+    );
     assert.match(await text(src, 'etc/passwd'), /^root:/);
   });
 
@@ -54,10 +57,16 @@ describe('loadPath', () => {
       { name: '/etc/cron.d/evil', data: 'x' },
       { name: 'ok.txt', data: 'fine' },
     ]);
-    const tar = await makeTar([{ name: '../escape', data: 'x' }, { name: 'link', data: '', type: 'symlink' }]);
+    const tar = await makeTar([
+      { name: '../escape', data: 'x' },
+      { name: 'link', data: '', type: 'symlink' },
+    ]);
     const zs = await loadPath(put('t.zip', zip));
     const ts = await loadPath(put('t.tar', tar));
-    assert.deepEqual(zs.files.map((f) => f.path), [`${zs.name}!/ok.txt`]);
+    assert.deepEqual(
+      zs.files.map((f) => f.path),
+      [`${zs.name}!/ok.txt`],
+    );
     assert.equal(zs.findings.filter((f) => f.kind === 'archive-path-traversal').length, 2);
     assert.equal(ts.files.length, 0, 'symlink members are never followed');
     assert.equal(ts.findings.filter((f) => f.kind === 'archive-path-traversal').length, 1);
@@ -97,7 +106,8 @@ describe('loadPath', () => {
   });
 
   test('unpacks a SquashFS image with unsquashfs and cleans up', async (t) => {
-    if (!haveTool('mksquashfs') || !haveTool('unsquashfs')) return t.skip('squashfs-tools (mksquashfs, unsquashfs) missing');
+    if (!haveTool('mksquashfs') || !haveTool('unsquashfs'))
+      return t.skip('squashfs-tools (mksquashfs, unsquashfs) missing');
     const tree = join(root, 'sqroot');
     mkdirSync(join(tree, 'etc'), { recursive: true });
     writeFileSync(join(tree, 'etc', 'passwd'), 'admin::0:0::/:/bin/sh\n');
@@ -106,10 +116,15 @@ describe('loadPath', () => {
     assert.equal(spawnSync('mksquashfs', [tree, img, '-noappend', '-quiet']).status, 0);
     const src = await loadPath(img);
     assert.equal(src.kind, 'filesystem-image');
-    assert.deepEqual(src.files.map((f) => f.path), ['rootfs.sqfs!/etc/passwd']);
+    assert.deepEqual(
+      src.files.map((f) => f.path),
+      ['rootfs.sqfs!/etc/passwd'],
+    );
     assert.match(await text(src, 'rootfs.sqfs!/etc/passwd'), /^admin::/);
     await src.dispose();
-    const inTar = await loadPath(put('fw.tar', await makeTar([{ name: 'rootfs.sqfs', data: new Uint8Array(spawnSync('cat', [img]).stdout) }])));
+    const inTar = await loadPath(
+      put('fw.tar', await makeTar([{ name: 'rootfs.sqfs', data: new Uint8Array(spawnSync('cat', [img]).stdout) }])),
+    );
     assert.ok(inTar.files.some((f) => f.path.endsWith('rootfs.sqfs!/etc/passwd')));
     await inTar.dispose();
   });

@@ -1,12 +1,15 @@
 /** Test support only: builds tar, tar.gz and zip archives in memory, including hostile ones. */
-import * as tarStream from 'tar-stream';
-import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 
-export async function makeTar(entries: Array<{ name: string; data: Uint8Array | string; type?: 'file' | 'symlink'; linkname?: string }>): Promise<Uint8Array> {
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+import * as tarStream from 'tar-stream';
+
+export async function makeTar(
+  entries: Array<{ name: string; data: Uint8Array | string; type?: 'file' | 'symlink'; linkname?: string }>,
+): Promise<Uint8Array> {
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const done = new Promise((resolve) => pack.on('end', resolve));
+  const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
   for (const e of entries) {
     if (e.type === 'symlink') pack.entry({ name: e.name, type: 'symlink', linkname: e.linkname ?? '/etc/shadow' });
     else pack.entry({ name: e.name }, typeof e.data === 'string' ? Buffer.from(e.data) : e.data);
@@ -21,7 +24,9 @@ export function gzip(bytes: Uint8Array): Uint8Array {
 }
 
 /** A zip (APPNOTE 6.3.x) with deflated members; `declaredSize` lets a test lie about sizes. */
-export function makeZip(entries: Array<{ name: string; data: Uint8Array | string; declaredSize?: number }>): Uint8Array {
+export function makeZip(
+  entries: Array<{ name: string; data: Uint8Array | string; declaredSize?: number }>,
+): Uint8Array {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;

@@ -92,8 +92,16 @@ describe('OSV evaluation', () => {
 
 describe('parseOsvFeed and CVSS', () => {
   test('invalid records are OSV_INVALID', () => {
-    for (const text of ['not json', '{"id":1}', '{"id":"X","affected":[{"package":{}}]}', '{"id":"X","affected":[{"package":{"ecosystem":"a","name":"b"},"ranges":[{"type":"SEMVER","events":[{}]}]}]}']) {
-      assert.throws(() => parseOsvFeed([{ name: 'f.json', text }]), (e) => isFleetwardError(e, 'OSV_INVALID'));
+    for (const text of [
+      'not json',
+      '{"id":1}',
+      '{"id":"X","affected":[{"package":{}}]}',
+      '{"id":"X","affected":[{"package":{"ecosystem":"a","name":"b"},"ranges":[{"type":"SEMVER","events":[{}]}]}]}',
+    ]) {
+      assert.throws(
+        () => parseOsvFeed([{ name: 'f.json', text }]),
+        (e) => isFleetwardError(e, 'OSV_INVALID'),
+      );
     }
   });
   test('CVSS 3.1 base scores', () => {
