@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { analyzeElf } from '../src/firmware/index.ts';
 import type { Hardening } from '../src/firmware/model.ts';
+import type { BenchResult } from './bench.types.ts';
 
-export type BenchResult = { name: string; rows: Array<Record<string, string | number>>; summary: string };
+export type { BenchResult };
 
 const exec = promisify(execFile);
 
