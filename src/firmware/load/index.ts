@@ -11,7 +11,7 @@ import type { FirmwareSource } from '../source.ts';
 import type { OsvFeed } from '../vuln/osv.ts';
 import { parseOsvFeed } from '../vuln/osv.ts';
 import { addFinding, type LoadContext, newContext } from './context.ts';
-import { addDiskFile, readFileLimited, walkDirectory } from './walk.ts';
+import { addDiskFile, readFileLimited, walkDirectory } from './tree.ts';
 
 export type { FirmwareLimits } from '../limits.ts';
 export { DEFAULT_LIMITS } from '../limits.ts';

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { addFinding, type LoadContext } from './context.ts';
-import { walkDirectory } from './walk.ts';
 
 const run = promisify(execFile);
+
+/** Walks an unpacked tree into the context (injected: the walker itself expands images, see tree.ts). */
+export type Walker = (ctx: LoadContext, root: string, prefix: string) => Promise<void>;
 
 /** Sum of file sizes from `unsquashfs -lls` (mode owner size date time path), read before extracting. */
 function declaredBytes(listing: string): number {
@@ -27,7 +29,7 @@ function isMissingTool(err: unknown): boolean {
  * like a directory. The listing is checked against maxTotalBytes first so a bomb is never written.
  * Returns false (and adds a finding) when the image could not be unpacked.
  */
-export async function unsquashFile(ctx: LoadContext, image: string, prefix: string): Promise<boolean> {
+export async function unsquashFile(ctx: LoadContext, image: string, prefix: string, walk: Walker): Promise<boolean> {
   const opts = { timeout: ctx.limits.toolTimeoutMs, maxBuffer: 64 * 1024 * 1024 };
   let listing: string;
   try {
@@ -66,17 +68,22 @@ export async function unsquashFile(ctx: LoadContext, image: string, prefix: stri
       return false;
     }
   }
-  await walkDirectory(ctx, root, prefix);
+  await walk(ctx, root, prefix);
   return true;
 }
 
 /** Same as unsquashFile for an image found inside an archive: written to a private temp file first. */
-export async function unsquashBytes(ctx: LoadContext, bytes: Uint8Array, prefix: string): Promise<boolean> {
+export async function unsquashBytes(
+  ctx: LoadContext,
+  bytes: Uint8Array,
+  prefix: string,
+  walk: Walker,
+): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetward-img-'));
   const image = join(dir, 'image.sqfs');
   try {
     await writeFile(image, bytes, { mode: 0o600 });
-    return await unsquashFile(ctx, image, prefix);
+    return await unsquashFile(ctx, image, prefix, walk);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
