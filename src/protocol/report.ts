@@ -70,7 +70,13 @@ const L = REPORT_LIMITS;
 const counter = z.number().int().min(0).max(L.counterMax);
 const port = z.number().int().min(1).max(65535);
 const ipAddress = z.union([z.ipv4(), z.ipv6()]);
-const versionText = z.string().min(1).max(L.versionChars);
+// Printable ASCII only: version strings land in log lines and database text columns (PostgreSQL
+// refuses NUL in text, and one device's NUL must not fail a batch holding other devices' reports).
+const versionText = z
+  .string()
+  .min(1)
+  .max(L.versionChars)
+  .regex(/^[\x20-\x7e]+$/, 'printable ASCII');
 
 const trafficSchema = z
   .object({

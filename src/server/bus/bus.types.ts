@@ -1,3 +1,5 @@
+import type { Report } from '../../protocol/report.ts';
+
 /**
  * Cross-capability flows go through events, not calls into each other's stores (DESIGN.md).
  * The in-process bus serves one process; a NATS JetStream bus serves roles at scale.
@@ -9,6 +11,12 @@ export interface BusEvents {
   'product.created': { productId: string };
   'product.updated': { productId: string };
   'product.deleted': { productId: string };
+  // Telemetry (telemetry/): batched per group commit, after the reports are durable.
+  'telemetry.accepted': {
+    reports: Array<{ deviceId: string; receivedAt: number; report: Report }>;
+  };
+  /** Malformed reports, counted per device: a tampered or fuzzing agent is itself a signal. */
+  'telemetry.rejected': { rejections: Array<{ deviceId: string; code: string; receivedAt: number }> };
 }
 
 export type BusTopic = keyof BusEvents;

@@ -2,7 +2,7 @@ import type { Clock } from '../../protocol/clock.ts';
 import { FleetwardError } from '../../protocol/errors.ts';
 import type { Bus } from '../bus/bus.types.ts';
 import type { ActionContext, LedgerService } from '../ledger/index.ts';
-import type { Store } from '../store/store.types.ts';
+import type { AnyDb, Store } from '../store/store.types.ts';
 import {
   DEFAULT_ZONE,
   type Device,
@@ -203,6 +203,14 @@ export class RegistryService {
     });
     await this.#bus.publish('device.updated', { deviceId: id });
     return updated;
+  }
+
+  /**
+   * Records device contact inside the caller's transaction (telemetry's group commit), so it is durable
+   * with the reports that prove it. No ledger entry and no event: contact is not a change anyone made.
+   */
+  async markSeenIn(tx: AnyDb, seen: ReadonlyArray<{ deviceId: string; at: number }>): Promise<void> {
+    for (const s of seen) await db.markSeen(tx, s.deviceId, s.at);
   }
 
   /** Throws DEVICE_NOT_FOUND. */

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { AnyDb } from '../store/store.types.ts';
 import type { Device, DeviceFilter, DeviceStatus, Product } from './model.ts';
 
@@ -128,6 +129,18 @@ async function writeTags(db: AnyDb, id: string, tags: string[]): Promise<void> {
       .values(tags.map((tag) => ({ device_id: id, tag })))
       .execute();
   }
+}
+
+/** first_seen is set once; last_seen only moves forward (reports may arrive out of order). */
+export async function markSeen(db: AnyDb, id: string, at: number): Promise<void> {
+  await t(db)
+    .updateTable('devices')
+    .set({
+      first_seen: sql<number>`coalesce(first_seen, ${at})`,
+      last_seen: sql<number>`case when last_seen is null or last_seen < ${at} then ${at} else last_seen end`,
+    })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function deleteDevice(db: AnyDb, id: string): Promise<void> {
