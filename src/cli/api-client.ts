@@ -31,20 +31,31 @@ export class ApiClient {
   }
 
   /** Sends one request; returns the parsed JSON body. Throws API_ERROR (details: the problem), SERVER_UNREACHABLE, NO_TOKEN. */
-  async request<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean } = {}): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { auth?: boolean; contentType?: string } = {},
+  ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.auth !== false) {
       if (!this.#token)
         throw new FleetwardError<CliErrorCode>('NO_TOKEN', 'no API token: pass --token or set FLEETWARD_TOKEN');
       headers.authorization = `Bearer ${this.#token}`;
     }
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    const payload =
+      body === undefined
+        ? undefined
+        : body instanceof Uint8Array
+          ? (body as Uint8Array<ArrayBuffer>)
+          : JSON.stringify(body);
     let res: Response;
     try {
       res = await fetch(this.#base + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: payload,
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {

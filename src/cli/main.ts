@@ -3,13 +3,14 @@ import { ApiClient, type ApiProblem } from './api-client.ts';
 import type { CliContext, CliNoun } from './cli.types.ts';
 import { deviceNoun } from './device.ts';
 import { EXIT, exitForStatus } from './exit-codes.ts';
+import { firmwareNoun, vulnsNoun } from './firmware.ts';
 import { ledgerNoun } from './ledger.ts';
 import { operatorNoun } from './operator.ts';
 import { productNoun } from './product.ts';
 import { runServe } from './serve.ts';
 import { tokenNoun } from './token.ts';
 
-const NOUNS: CliNoun[] = [productNoun, deviceNoun, operatorNoun, tokenNoun, ledgerNoun];
+const NOUNS: CliNoun[] = [productNoun, deviceNoun, operatorNoun, tokenNoun, ledgerNoun, firmwareNoun, vulnsNoun];
 
 export interface CliIo {
   out: (text: string) => void;

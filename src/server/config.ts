@@ -17,6 +17,8 @@ export interface ServeConfig {
   /** Preset one-time bootstrap token for automation; otherwise one is generated and printed. */
   bootstrapToken: string | undefined;
   tokenTtlDays: number;
+  /** Largest firmware artifact accepted (analysis uploads, releases), bytes. */
+  maxArtifactBytes: number;
 }
 
 /** Every setting: flag, environment variable, default, meaning. `serve --help` and the README print this table. */
@@ -28,6 +30,7 @@ export const SERVE_SETTINGS = [
   ['--log-level', 'FLEETWARD_LOG_LEVEL', 'info', 'fatal|error|warn|info|debug|trace|silent'],
   ['--body-limit', 'FLEETWARD_BODY_LIMIT', '1048576', 'largest API request body in bytes'],
   ['--token-ttl-days', 'FLEETWARD_TOKEN_TTL_DAYS', '90', 'lifetime of new API tokens'],
+  ['--max-artifact-bytes', 'FLEETWARD_MAX_ARTIFACT_BYTES', '536870912', 'largest firmware upload in bytes'],
   ['', 'FLEETWARD_BOOTSTRAP_TOKEN', '(generated, printed once)', 'preset bootstrap token for automation'],
 ] as const;
 
@@ -48,6 +51,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
       'log-level': { type: 'string' },
       'body-limit': { type: 'string' },
       'token-ttl-days': { type: 'string' },
+      'max-artifact-bytes': { type: 'string' },
     },
   });
   const pick = (flag: string | undefined, name: string, dflt: string) => flag ?? env[name] ?? dflt;
@@ -63,6 +67,12 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     bodyLimit: int(pick(values['body-limit'], 'FLEETWARD_BODY_LIMIT', '1048576'), '--body-limit', 1024, 1 << 30),
     bootstrapToken: env.FLEETWARD_BOOTSTRAP_TOKEN || undefined,
     tokenTtlDays: int(pick(values['token-ttl-days'], 'FLEETWARD_TOKEN_TTL_DAYS', '90'), '--token-ttl-days', 1, 365),
+    maxArtifactBytes: int(
+      pick(values['max-artifact-bytes'], 'FLEETWARD_MAX_ARTIFACT_BYTES', '536870912'),
+      '--max-artifact-bytes',
+      1024,
+      2 ** 40,
+    ),
   };
 }
 

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../protocol/clock.ts';
 import { AccessService, registerAccessRoutes } from './access/index.ts';
+import { AssessmentService, registerAssessmentRoutes } from './assessment/index.ts';
 import { InProcessBus } from './bus/in-process-bus.ts';
 import type { ServeConfig } from './config.ts';
 import { createHttpApp } from './http/app.ts';
@@ -12,6 +14,7 @@ import { LedgerService, registerLedgerRoutes } from './ledger/index.ts';
 import { createLogger } from './logger.ts';
 import { RegistryService, registerRegistryRoutes } from './registry/index.ts';
 import { openStore } from './store/open-store.ts';
+import { registerTelemetryRoutes, TelemetryService } from './telemetry/index.ts';
 import type { Store } from './store/store.types.ts';
 
 const VERSION = (
@@ -23,6 +26,8 @@ export interface Services {
   ledger: LedgerService;
   access: AccessService;
   registry: RegistryService;
+  telemetry: TelemetryService;
+  assessment: AssessmentService;
 }
 
 export interface RunningServer {
@@ -53,6 +58,8 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     maxTokenTtlDays: 365,
   });
   const registry = new RegistryService(store, ledger, bus, clock);
+  const telemetry = new TelemetryService(store, bus, registry, clock);
+  const assessment = new AssessmentService(store, ledger, clock, { workDir: join(config.dataDir, 'work') });
   const metrics = createMetrics();
 
   const app = await createHttpApp({ logger, access, ledger, metrics, bodyLimit: config.bodyLimit, version: VERSION });
@@ -60,6 +67,8 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
   registerAccessRoutes(app, access);
   registerLedgerRoutes(app, ledger);
   registerRegistryRoutes(app, registry);
+  registerTelemetryRoutes(app, telemetry);
+  registerAssessmentRoutes(app, assessment, { maxArtifactBytes: config.maxArtifactBytes });
 
   const { generated } = await access.prepareBootstrap(config.bootstrapToken);
   let address: string;
@@ -75,11 +84,13 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
   return {
     app,
     url: address,
-    services: { store, ledger, access, registry },
+    services: { store, ledger, access, registry, telemetry, assessment },
     bootstrapToken: generated,
     close: () => {
       closing ??= (async () => {
         await app.close();
+        // Reports already acknowledged-pending are committed before the database closes.
+        await telemetry.flush();
         await bus.close();
         await store.close();
       })();

@@ -105,6 +105,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FleetwardApp> {
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
   if (problem.status === 401) reply.header('www-authenticate', 'Bearer');
+  // The rest of an oversized body is never read: close the connection rather than leave it (and
+  // a graceful shutdown) waiting on bytes nobody wants.
+  if (problem.status === 413) reply.header('connection', 'close');
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }
 

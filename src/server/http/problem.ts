@@ -2,12 +2,16 @@ import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { FleetwardError } from '../../protocol/errors.ts';
 import type { AccessErrorCode } from '../access/index.ts';
+import type { IdentityErrorCode } from '../identity/index.ts';
+import type { AssessmentErrorCode } from '../assessment/index.ts';
 import type { RegistryErrorCode } from '../registry/index.ts';
 
 /** Every coded error the API can return. Adding a code to a module's union without a row here fails type-checking. */
 export type ApiErrorCode =
   | AccessErrorCode
   | RegistryErrorCode
+  | IdentityErrorCode
+  | AssessmentErrorCode
   | 'VALIDATION_FAILED'
   | 'INVALID_JSON'
   | 'BODY_TOO_LARGE'
@@ -31,6 +35,27 @@ const TABLE: Record<ApiErrorCode, { status: number; title: string }> = {
   PRODUCT_IN_USE: { status: 409, title: 'Product in use' },
   DEVICE_NOT_FOUND: { status: 404, title: 'Device not found' },
   DEVICE_EXISTS: { status: 409, title: 'Device exists' },
+  CA_KEY_UNREADABLE: { status: 500, title: 'CA key unreadable' },
+  CA_INVALID: { status: 400, title: 'CA invalid' },
+  MASTER_KEY_INVALID: { status: 500, title: 'Master key invalid' },
+  CSR_INVALID: { status: 400, title: 'CSR invalid' },
+  CSR_WEAK_KEY: { status: 400, title: 'CSR key too weak' },
+  CSR_SUBJECT_MISMATCH: { status: 400, title: 'CSR subject does not match the token' },
+  ENROLL_TOKEN_INVALID: { status: 401, title: 'Enrollment token invalid' },
+  ENROLL_TOKEN_EXPIRED: { status: 401, title: 'Enrollment token expired' },
+  ENROLL_TOKEN_USED: { status: 409, title: 'Enrollment token already used' },
+  ENROLL_TOKEN_NOT_FOUND: { status: 404, title: 'Enrollment token not found' },
+  ENROLL_DEVICE_CONFLICT: { status: 409, title: 'Device id taken' },
+  DEVICE_NOT_ENROLLABLE: { status: 409, title: 'Device not enrollable' },
+  DEVICE_AUTH_REFUSED: { status: 403, title: 'Device refused' },
+  CERTIFICATE_NOT_FOUND: { status: 404, title: 'Certificate not found' },
+  MANUFACTURER_CA_INVALID: { status: 400, title: 'Manufacturer CA invalid' },
+  MANUFACTURER_CA_EXISTS: { status: 409, title: 'Manufacturer CA exists' },
+  MANUFACTURER_CA_NOT_FOUND: { status: 404, title: 'Manufacturer CA not found' },
+  ANALYSIS_NOT_FOUND: { status: 404, title: 'Analysis not found' },
+  FEED_INVALID: { status: 400, title: 'Vulnerability feed invalid' },
+  ARTIFACT_TOO_LARGE: { status: 413, title: 'Artifact too large' },
+  ARTIFACT_EMPTY: { status: 400, title: 'Artifact empty' },
   VALIDATION_FAILED: { status: 400, title: 'Validation failed' },
   INVALID_JSON: { status: 400, title: 'Invalid JSON' },
   BODY_TOO_LARGE: { status: 413, title: 'Body too large' },

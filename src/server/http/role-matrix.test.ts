@@ -33,6 +33,14 @@ const EXPECTED: Record<string, 'public' | 'self' | 'read' | 'write' | 'admin'> =
   'GET /api/v1/devices/:id': 'read',
   'PATCH /api/v1/devices/:id': 'write',
   'DELETE /api/v1/devices/:id': 'write',
+  'GET /api/v1/devices/:id/reports': 'read',
+  'GET /api/v1/telemetry/stats': 'read',
+  'POST /api/v1/firmware/analyses': 'write',
+  'GET /api/v1/firmware/analyses': 'read',
+  'GET /api/v1/firmware/analyses/:id': 'read',
+  'GET /api/v1/firmware/analyses/:id/sbom': 'read',
+  'POST /api/v1/vulns': 'write',
+  'GET /api/v1/vulns': 'read',
 };
 
 const ALLOWED: Record<string, ReadonlyArray<string>> = {

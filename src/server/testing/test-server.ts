@@ -8,6 +8,8 @@ import { freshDatabase } from './test-stores.ts';
 
 export interface TestServer extends RunningServer {
   adminToken: string;
+  /** The server's data directory (removed after the test). */
+  dataDir: string;
   /** fetch against the server with a token (or none) and JSON in/out. */
   call(
     method: string,
@@ -33,6 +35,7 @@ export async function startTestServer(
     bodyLimit: 64 * 1024,
     bootstrapToken: undefined,
     tokenTtlDays: 30,
+    maxArtifactBytes: 8 * 1024 * 1024,
     ...options.config,
   };
   const server = await startServer(config, { clock: options.clock ?? systemClock, logger: pino({ level: 'silent' }) });
@@ -66,5 +69,5 @@ export async function startTestServer(
     });
     return tok.body.token as string;
   };
-  return { ...server, adminToken, call, tokenFor };
+  return { ...server, adminToken, dataDir, call, tokenFor };
 }

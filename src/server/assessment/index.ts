@@ -1,0 +1,3 @@
+export type { Analysis, AnalysisSummary, AssessmentErrorCode } from './model.ts';
+export { registerAssessmentRoutes } from './routes.ts';
+export { AssessmentService } from './service.ts';
