@@ -1,4 +1,5 @@
 import type { CliNoun } from './cli.types.ts';
+import { deviceReportsVerb } from './device-reports.ts';
 import { formatTable, isoTime, printJson } from './output.ts';
 import { defineVerb, JSON_FLAG } from './verb.ts';
 
@@ -20,6 +21,7 @@ export const deviceNoun: CliNoun = {
   name: 'device',
   summary: 'the device registry',
   verbs: {
+    reports: deviceReportsVerb,
     list: defineVerb({
       summary: 'list devices, filtered; --all follows every page',
       usage:

@@ -14,8 +14,8 @@ import { LedgerService, registerLedgerRoutes } from './ledger/index.ts';
 import { createLogger } from './logger.ts';
 import { RegistryService, registerRegistryRoutes } from './registry/index.ts';
 import { openStore } from './store/open-store.ts';
-import { registerTelemetryRoutes, TelemetryService } from './telemetry/index.ts';
 import type { Store } from './store/store.types.ts';
+import { registerTelemetryRoutes, TelemetryService } from './telemetry/index.ts';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
