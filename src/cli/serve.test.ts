@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -94,4 +94,41 @@ test('serve: runs on PostgreSQL with --database', async (t) => {
   });
   assert.equal(boot.status, 201);
   assert.equal(await stop(s.child, 'SIGTERM'), 0);
+});
+
+test('serve: SIGTERM lets an in-flight request finish before the process exits', async (t) => {
+  const data = mkdtempSync(join(tmpdir(), 'fleetward-serve-'));
+  t.after(() => rmSync(data, { recursive: true, force: true }));
+  const s = await serve(t, ['--data', data], { FLEETWARD_BOOTSTRAP_TOKEN: 'graceful-shutdown-test-token' });
+  const boot = await fetch(`${s.url}/api/v1/bootstrap`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ bootstrapToken: 'graceful-shutdown-test-token', name: 'admin' }),
+  });
+  const token = ((await boot.json()) as { token: { token: string } }).token.token;
+  // An upload whose body we hold back: the request is in flight until we end the stream.
+  let push!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => (push = c) });
+  push.enqueue(new Uint8Array(4096));
+  const response = fetch(`${s.url}/api/v1/firmware/analyses?name=slow.bin`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+  // Wait (bounded) until the server is writing the upload to its work directory.
+  const deadline = Date.now() + 10_000;
+  const staged = () => existsSync(join(data, 'work')) && readdirSync(join(data, 'work')).length > 0;
+  while (!staged()) {
+    assert.ok(Date.now() < deadline, 'upload never reached the server');
+    await new Promise((r) => setImmediate(r));
+  }
+  const exited = once(s.child, 'exit');
+  s.child.kill('SIGTERM');
+  push.enqueue(new TextEncoder().encode('BusyBox v1.31.1 ('));
+  push.close();
+  const res = await response;
+  assert.equal(res.status, 201, 'the in-flight request completed');
+  const [code] = await exited;
+  assert.equal(code, 0);
 });

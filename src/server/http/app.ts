@@ -23,6 +23,8 @@ export interface HttpDeps {
   metrics: Metrics;
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
+  /** Serve HTTPS with this certificate chain and key (TLS 1.2+), instead of plain HTTP. */
+  https?: { cert: string; key: string } | undefined;
   version: string;
 }
 
@@ -50,6 +52,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<FleetwardApp> {
     // Per-request lines would log every device poll; errors and metrics say what matters.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
+    ...(deps.https ? { https: { ...deps.https, minVersion: 'TLSv1.2' as const } } : {}),
   }).withTypeProvider() as unknown as FleetwardApp;
   ROUTES.set(app, []);
   app.setValidatorCompiler(validatorCompiler);
@@ -83,6 +86,15 @@ export async function createHttpApp(deps: HttpDeps): Promise<FleetwardApp> {
   });
 
   app.addHook('onRequest', async (req) => authenticate(req, deps.access));
+  // Graceful shutdown: requests in flight finish, and their keep-alive connections then close instead
+  // of holding the process open until the keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
