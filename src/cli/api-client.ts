@@ -30,6 +30,11 @@ export class ApiClient {
     return this.#base;
   }
 
+  /** The --token value as given (for `agent enroll`, an enrollment token rather than an API token). */
+  get credential(): string | undefined {
+    return this.#token;
+  }
+
   /** Sends one request; returns the parsed JSON body. Throws API_ERROR (details: the problem), SERVER_UNREACHABLE, NO_TOKEN. */
   async request<T>(
     method: string,

@@ -122,6 +122,53 @@ export const deviceNoun: CliNoun = {
         return 0;
       },
     }),
+    certificates: defineVerb({
+      summary: 'the certificates issued to (or accepted from) a device',
+      usage: 'ID [--json]',
+      positionals: 1,
+      options: { ...JSON_FLAG },
+      run: async ({ values, positionals }, ctx) => {
+        const { items } = await ctx
+          .api()
+          .request<{ items: Array<Record<string, unknown>> }>('GET', `${path(positionals[0]!)}/certificates`);
+        if (values.json) printJson(ctx.out, items);
+        else {
+          const rows = items.map((c) => ({ ...c, notAfter: isoTime(c.notAfter as number) }));
+          ctx.out(formatTable(rows, ['serial', 'status', 'issuer', 'notAfter', 'revokeReason']));
+        }
+        return 0;
+      },
+    }),
+    rotate: defineVerb({
+      summary: 'ask the device for a new key and CSR; the old certificate is revoked after the grace period',
+      usage: 'ID [--json]',
+      positionals: 1,
+      options: { ...JSON_FLAG },
+      run: async ({ values, positionals }, ctx) => {
+        const r = await ctx
+          .api()
+          .request<{ tokenId: string; expiresAt: number }>('POST', `${path(positionals[0]!)}/certificates/rotate`);
+        if (values.json) printJson(ctx.out, r);
+        else
+          ctx.out(`rotation requested for ${positionals[0]} (token ${r.tokenId}, valid until ${isoTime(r.expiresAt)})`);
+        return 0;
+      },
+    }),
+    revoke: defineVerb({
+      summary: 'revoke every certificate of the device now: live sessions end, reconnects are refused',
+      usage: 'ID [--reason TEXT] [--json]',
+      positionals: 1,
+      options: { ...JSON_FLAG, reason: { type: 'string' } },
+      run: async ({ values, positionals }, ctx) => {
+        const body = values.reason ? { reason: values.reason } : {};
+        const r = await ctx
+          .api()
+          .request<{ revoked: unknown[] }>('POST', `${path(positionals[0]!)}/certificates/revoke`, body);
+        if (values.json) printJson(ctx.out, r);
+        else ctx.out(`revoked ${positionals[0]} (${r.revoked.length} certificate(s))`);
+        return 0;
+      },
+    }),
     delete: defineVerb({
       summary: 'remove a device from the registry',
       usage: 'ID',

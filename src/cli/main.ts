@@ -1,7 +1,10 @@
 import { isFleetwardError } from '../protocol/errors.ts';
+import { agentNoun } from './agent.ts';
 import { ApiClient, type ApiProblem } from './api-client.ts';
+import { caNoun } from './ca.ts';
 import type { CliContext, CliNoun } from './cli.types.ts';
 import { deviceNoun } from './device.ts';
+import { enrollTokenNoun } from './enroll-token.ts';
 import { EXIT, exitForStatus } from './exit-codes.ts';
 import { firmwareNoun, vulnsNoun } from './firmware.ts';
 import { ledgerNoun } from './ledger.ts';
@@ -10,7 +13,18 @@ import { productNoun } from './product.ts';
 import { runServe } from './serve.ts';
 import { tokenNoun } from './token.ts';
 
-const NOUNS: CliNoun[] = [productNoun, deviceNoun, operatorNoun, tokenNoun, ledgerNoun, firmwareNoun, vulnsNoun];
+const NOUNS: CliNoun[] = [
+  productNoun,
+  deviceNoun,
+  enrollTokenNoun,
+  caNoun,
+  agentNoun,
+  operatorNoun,
+  tokenNoun,
+  ledgerNoun,
+  firmwareNoun,
+  vulnsNoun,
+];
 
 export interface CliIo {
   out: (text: string) => void;
@@ -117,8 +131,8 @@ function help(): string {
     '',
     'Global options: --server URL (FLEETWARD_URL), --token TOKEN (FLEETWARD_TOKEN); --json on every command.',
     '',
-    `  ${'serve'.padEnd(10)}run the platform (see fleetward serve --help)`,
-    ...NOUNS.map((n) => `  ${n.name.padEnd(10)}${n.summary}`),
+    `  ${'serve'.padEnd(14)}run the platform (see fleetward serve --help)`,
+    ...NOUNS.map((n) => `  ${n.name.padEnd(14)}${n.summary}`),
     '',
     "Run 'fleetward <command> help' for its verbs.",
   ];

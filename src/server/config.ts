@@ -17,6 +17,23 @@ export interface ServeConfig {
   /** Preset one-time bootstrap token for automation; otherwise one is generated and printed. */
   bootstrapToken: string | undefined;
   tokenTtlDays: number;
+  /** Address and port of the built-in MQTT broker (mTLS); port 0 picks a free one. */
+  mqttHost: string;
+  mqttPort: number;
+  /** Largest MQTT packet a device may send, bytes. */
+  mqttMaxPacketBytes: number;
+  /** Serve the API over HTTPS with a server certificate from the Fleetward CA. */
+  tls: boolean;
+  /** Host name or address devices use to reach the server: put in server certificates' SAN. */
+  publicHost: string | undefined;
+  /** Base64 32-byte key sealing CA keys at rest; otherwise `<data>/master.key` (0600) is used. */
+  masterKey: string | undefined;
+  /** `builtin`: Aedes in this process; `external`: attach to a Mosquitto configured by us. */
+  broker: 'builtin' | 'external';
+  /** `mqtts://host:port` of the external broker (broker=external). */
+  externalBrokerUrl: string;
+  /** Lifetime of device certificates, days. */
+  deviceCertDays: number;
   /** Largest firmware artifact accepted (analysis uploads, releases), bytes. */
   maxArtifactBytes: number;
 }
@@ -30,6 +47,15 @@ export const SERVE_SETTINGS = [
   ['--log-level', 'FLEETWARD_LOG_LEVEL', 'info', 'fatal|error|warn|info|debug|trace|silent'],
   ['--body-limit', 'FLEETWARD_BODY_LIMIT', '1048576', 'largest API request body in bytes'],
   ['--token-ttl-days', 'FLEETWARD_TOKEN_TTL_DAYS', '90', 'lifetime of new API tokens'],
+  ['--mqtt-host', 'FLEETWARD_MQTT_HOST', '127.0.0.1', 'address the MQTT broker (mTLS) listens on'],
+  ['--mqtt-port', 'FLEETWARD_MQTT_PORT', '8883', 'MQTT broker port (0 picks a free one)'],
+  ['--mqtt-max-packet', 'FLEETWARD_MQTT_MAX_PACKET', '262144', 'largest MQTT packet from a device, bytes'],
+  ['--tls', 'FLEETWARD_TLS', 'off', 'serve the API over HTTPS with a certificate from the Fleetward CA'],
+  ['--public-host', 'FLEETWARD_PUBLIC_HOST', '(--host, localhost)', 'name devices use to reach us (cert SAN)'],
+  ['--device-cert-days', 'FLEETWARD_DEVICE_CERT_DAYS', '365', 'lifetime of device certificates'],
+  ['--broker', 'FLEETWARD_BROKER', 'builtin', 'builtin (Aedes) or external (Mosquitto we configure)'],
+  ['--external-broker-url', 'FLEETWARD_EXTERNAL_BROKER_URL', '', 'mqtts://host:port of the external Mosquitto'],
+  ['', 'FLEETWARD_MASTER_KEY', '(<data>/master.key)', 'base64 32-byte key that seals CA keys at rest'],
   ['--max-artifact-bytes', 'FLEETWARD_MAX_ARTIFACT_BYTES', '536870912', 'largest firmware upload in bytes'],
   ['', 'FLEETWARD_BOOTSTRAP_TOKEN', '(generated, printed once)', 'preset bootstrap token for automation'],
 ] as const;
@@ -51,6 +77,14 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
       'log-level': { type: 'string' },
       'body-limit': { type: 'string' },
       'token-ttl-days': { type: 'string' },
+      'mqtt-host': { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'mqtt-max-packet': { type: 'string' },
+      tls: { type: 'boolean' },
+      'public-host': { type: 'string' },
+      'device-cert-days': { type: 'string' },
+      broker: { type: 'string' },
+      'external-broker-url': { type: 'string' },
       'max-artifact-bytes': { type: 'string' },
     },
   });
@@ -67,12 +101,53 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     bodyLimit: int(pick(values['body-limit'], 'FLEETWARD_BODY_LIMIT', '1048576'), '--body-limit', 1024, 1 << 30),
     bootstrapToken: env.FLEETWARD_BOOTSTRAP_TOKEN || undefined,
     tokenTtlDays: int(pick(values['token-ttl-days'], 'FLEETWARD_TOKEN_TTL_DAYS', '90'), '--token-ttl-days', 1, 365),
+    ...transportConfig(values, env),
     maxArtifactBytes: int(
       pick(values['max-artifact-bytes'], 'FLEETWARD_MAX_ARTIFACT_BYTES', '536870912'),
       '--max-artifact-bytes',
       1024,
       2 ** 40,
     ),
+  };
+}
+
+/** Device identity and transport settings (identity/, mqtt/). */
+function transportConfig(
+  values: Record<string, string | boolean | undefined>,
+  env: Record<string, string | undefined>,
+): Pick<
+  ServeConfig,
+  | 'mqttHost'
+  | 'mqttPort'
+  | 'mqttMaxPacketBytes'
+  | 'tls'
+  | 'publicHost'
+  | 'masterKey'
+  | 'broker'
+  | 'externalBrokerUrl'
+  | 'deviceCertDays'
+> {
+  const str = (flag: string, name: string, dflt: string) => (values[flag] as string | undefined) ?? env[name] ?? dflt;
+  const broker = str('broker', 'FLEETWARD_BROKER', 'builtin');
+  if (broker !== 'builtin' && broker !== 'external') throw bad('--broker must be builtin or external');
+  const externalBrokerUrl = str('external-broker-url', 'FLEETWARD_EXTERNAL_BROKER_URL', '');
+  if (broker === 'external' && !/^mqtts:\/\/[^/\s]+:\d+\/?$/.test(externalBrokerUrl))
+    throw bad('--broker external needs --external-broker-url mqtts://host:port');
+  return {
+    mqttHost: str('mqtt-host', 'FLEETWARD_MQTT_HOST', '127.0.0.1'),
+    mqttPort: int(str('mqtt-port', 'FLEETWARD_MQTT_PORT', '8883'), '--mqtt-port', 0, 65535),
+    mqttMaxPacketBytes: int(
+      str('mqtt-max-packet', 'FLEETWARD_MQTT_MAX_PACKET', '262144'),
+      '--mqtt-max-packet',
+      1024,
+      1 << 28,
+    ),
+    tls: values.tls === true || /^(1|true|on|yes)$/i.test(env.FLEETWARD_TLS ?? ''),
+    publicHost: str('public-host', 'FLEETWARD_PUBLIC_HOST', '') || undefined,
+    masterKey: env.FLEETWARD_MASTER_KEY || undefined,
+    broker,
+    externalBrokerUrl,
+    deviceCertDays: int(str('device-cert-days', 'FLEETWARD_DEVICE_CERT_DAYS', '365'), '--device-cert-days', 1, 3650),
   };
 }
 

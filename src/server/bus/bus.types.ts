@@ -17,6 +17,22 @@ export interface BusEvents {
   };
   /** Malformed reports, counted per device: a tampered or fuzzing agent is itself a signal. */
   'telemetry.rejected': { rejections: Array<{ deviceId: string; code: string; receivedAt: number }> };
+  // Identity and transport (identity/, mqtt/).
+  'device.enrolled': {
+    deviceId: string;
+    productId: string;
+    serial: string;
+    via: 'token' | 'rotation' | 'manufacturer-ca';
+  };
+  'device.certificate.revoked': { deviceId: string; serial: string; reason: string };
+  'device.connected': { deviceId: string; source: string };
+  'device.disconnected': { deviceId: string; source: string };
+  /** A second live connection with the same identity: the older session was taken over (cloned key?). */
+  'device.connection.duplicate': { deviceId: string; source: string; previousSource: string };
+  /** A refused TLS handshake, CONNECT, publish or subscribe; deviceId null when the peer was never identified. */
+  'mqtt.refused': { deviceId: string | null; source: string; reason: string };
+  /** The set of CAs devices may present changed (manufacturer CA added or removed): reload TLS trust. */
+  'identity.trust.changed': { manufacturerCaId: string };
 }
 
 export type BusTopic = keyof BusEvents;

@@ -211,7 +211,9 @@ export class CertificateAuthority {
       signingAlgorithm: this.#issuer.algorithm,
       extensions: [await x509.AuthorityKeyIdentifierExtension.create(this.#issuer.cert.publicKey)],
     });
-    return { pem: crl.toString('pem'), der: new Uint8Array(crl.rawData) };
+    // RFC 7468 §5 names it "X509 CRL"; OpenSSL (and so Mosquitto) reads nothing else.
+    const der = new Uint8Array(crl.rawData);
+    return { pem: x509.PemConverter.encode(der, 'X509 CRL'), der };
   }
 
   /** True when `cert` was signed by our issuing CA. */

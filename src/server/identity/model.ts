@@ -12,13 +12,14 @@ export type IdentityErrorCode =
   | 'ENROLL_TOKEN_INVALID'
   | 'ENROLL_TOKEN_EXPIRED'
   | 'ENROLL_TOKEN_USED'
+  | 'ENROLL_TOKEN_NOT_FOUND'
   | 'ENROLL_DEVICE_CONFLICT'
   | 'DEVICE_NOT_ENROLLABLE'
   | 'CERTIFICATE_NOT_FOUND'
   | 'MANUFACTURER_CA_INVALID'
   | 'MANUFACTURER_CA_EXISTS'
   | 'MANUFACTURER_CA_NOT_FOUND'
-  | 'DEVICE_OFFLINE';
+  | 'DEVICE_AUTH_REFUSED';
 
 /** Why a device connection was refused: the reason in logs, counters and `mqtt.refused` events. */
 export type DeviceAuthRefusal =
@@ -108,3 +109,21 @@ export const IDENTITY_LIMITS = {
 
 /** Curves accepted for device keys (node:crypto names). P-256 is the default; P-384 is allowed. */
 export const ACCEPTED_CURVES = ['prime256v1', 'secp384r1'] as const;
+
+export interface IdentityOptions {
+  /** Lifetime of device certificates, days. */
+  certValidityDays: number;
+  /** Default lifetime of an enrollment token, hours. */
+  enrollTokenTtlHours: number;
+  /** How long a rotated-out certificate keeps working, ms: the device needs time to switch. */
+  rotationGraceMs: number;
+  /** Lifetime of the token sent with a rotation request, ms. */
+  rotationTokenTtlMs: number;
+}
+
+export const DEFAULT_IDENTITY_OPTIONS: IdentityOptions = {
+  certValidityDays: 365,
+  enrollTokenTtlHours: 7 * 24,
+  rotationGraceMs: 24 * 3_600_000,
+  rotationTokenTtlMs: 24 * 3_600_000,
+};

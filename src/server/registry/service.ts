@@ -205,6 +205,73 @@ export class RegistryService {
     return updated;
   }
 
+  /** The device as the caller's transaction sees it (identity checks it before enrolling). */
+  async findDeviceIn(tx: AnyDb, id: string): Promise<Device | undefined> {
+    return db.findDevice(tx, id);
+  }
+
+  /**
+   * Enrollment, inside the caller's transaction (identity claims the token and stores the certificate in
+   * the same one): creates the device as `active`, or marks a `registered` one `active`. Call
+   * `announceEnrolled` after the commit. Throws PRODUCT_NOT_FOUND, DEVICE_EXISTS (serial taken).
+   */
+  async enrollDeviceIn(
+    tx: AnyDb,
+    input: { id: string; productId: string; serial: string },
+    ctx: ActionContext,
+  ): Promise<{ device: Device; created: boolean }> {
+    const now = this.#clock.now();
+    const existing = await db.findDevice(tx, input.id);
+    if (existing) {
+      // Only a pre-registered device becomes active; a quarantined one stays quarantined (rotation, re-enrollment).
+      if (existing.status !== 'registered') return { device: existing, created: false };
+      const next: Device = { ...existing, status: 'active', firstSeen: existing.firstSeen ?? now, updatedAt: now };
+      await db.updateDevice(tx, next);
+      await this.#ledger.appendIn(tx, {
+        ...ctx,
+        action: 'device.status',
+        target: `device:${input.id}`,
+        result: 'ok',
+        details: { from: existing.status, to: 'active', reason: 'enrolled' },
+      });
+      return { device: next, created: false };
+    }
+    if (!(await db.findProduct(tx, input.productId))) {
+      throw fail('PRODUCT_NOT_FOUND', 'no such product', { id: input.productId });
+    }
+    if (await db.findDeviceBySerial(tx, input.productId, input.serial)) {
+      throw fail('DEVICE_EXISTS', 'a device of this product has this serial', { serial: input.serial });
+    }
+    const device: Device = {
+      id: input.id,
+      productId: input.productId,
+      serial: input.serial,
+      tags: [],
+      group: null,
+      zone: DEFAULT_ZONE,
+      status: 'active',
+      firstSeen: now,
+      lastSeen: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await db.insertDevice(tx, device);
+    await this.#ledger.appendIn(tx, {
+      ...ctx,
+      action: 'device.create',
+      target: `device:${device.id}`,
+      result: 'ok',
+      details: { productId: device.productId, serial: device.serial, via: 'enrollment' },
+    });
+    return { device, created: true };
+  }
+
+  /** Publishes the registry's events for an enrollment once its transaction has committed. */
+  async announceEnrolled(device: Device, created: boolean): Promise<void> {
+    if (created) await this.#bus.publish('device.created', { deviceId: device.id, productId: device.productId });
+    await this.#bus.publish('device.updated', { deviceId: device.id });
+  }
+
   /**
    * Records device contact inside the caller's transaction (telemetry's group commit), so it is durable
    * with the reports that prove it. No ledger entry and no event: contact is not a change anyone made.

@@ -35,6 +35,16 @@ export async function startTestServer(
     bodyLimit: 64 * 1024,
     bootstrapToken: undefined,
     tokenTtlDays: 30,
+    // Tests run in parallel: the broker takes a free port; identity keys live in the temp data dir.
+    mqttHost: '127.0.0.1',
+    mqttPort: 0,
+    mqttMaxPacketBytes: 64 * 1024,
+    tls: false,
+    publicHost: undefined,
+    masterKey: undefined,
+    broker: 'builtin',
+    externalBrokerUrl: '',
+    deviceCertDays: 365,
     maxArtifactBytes: 8 * 1024 * 1024,
     ...options.config,
   };
