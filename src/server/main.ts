@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { type Clock, systemClock } from '../protocol/clock.ts';
 import { AccessService, registerAccessRoutes } from './access/index.ts';
 import { AssessmentService, registerAssessmentRoutes } from './assessment/index.ts';
+import type { Bus } from './bus/bus.types.ts';
 import { InProcessBus } from './bus/in-process-bus.ts';
 import type { ServeConfig } from './config.ts';
 import type { DeviceGateway } from './gateway/gateway.types.ts';
@@ -45,6 +46,8 @@ export interface Services {
   gateway: DeviceGateway;
   /** Per-device and per-source transport counters (traffic, refusals): what detection reads. */
   deviceTraffic: TransportCounters;
+  /** The event bus: adapters and tests subscribe to what happened. */
+  bus: Bus;
   telemetry: TelemetryService;
   assessment: AssessmentService;
 }
@@ -145,7 +148,7 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     logger,
     metrics: metrics.registry,
   });
-  const deviceServices = { identity, trust, gateway: transport.gateway, deviceTraffic: transport.counters };
+  const deviceServices = { identity, trust, gateway: transport.gateway, deviceTraffic: transport.counters, bus };
   // Rotated-out certificates are revoked when their grace period ends.
   const retireTimer = setInterval(() => {
     identity.retireDue().catch((err: unknown) => logger.error({ err }, 'certificate retirement failed'));

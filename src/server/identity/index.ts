@@ -1,4 +1,5 @@
 export { CertificateAuthority } from './ca.ts';
+export { type ParsedCsr, parseCsr } from './csr.ts';
 export { type AuthenticatedDevice, DeviceTrust, refusal } from './device-trust.ts';
 export { loadMasterKey, seal, unseal } from './keys-at-rest.ts';
 export type {

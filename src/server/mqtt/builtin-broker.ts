@@ -12,7 +12,7 @@ import { decidePublish, decideSubscribe } from './acl.ts';
 import type { TransportCounters } from './counters.ts';
 import { GuardedSocket } from './frame-guard.ts';
 import { DeviceStatusCache } from './status-cache.ts';
-import { tlsRefusalReason } from './tls-reasons.ts';
+import { authorizationReason, tlsRefusalReason } from './tls-reasons.ts';
 
 export interface BuiltinBrokerDeps {
   trust: DeviceTrust;
@@ -147,16 +147,26 @@ export class BuiltinBroker implements DeviceGateway {
       cert: this.#d.serverCert.certPem,
       ca: await this.#d.trust.trustAnchors(),
       requestCert: true,
-      rejectUnauthorized: true,
+      // Verified all the same: #accept ends every connection whose chain OpenSSL did not accept.
+      rejectUnauthorized: false,
       minVersion: 'TLSv1.2' as const,
       handshakeTimeout: 10_000,
     };
   }
 
   #accept(socket: TLSSocket): void {
+    const source = socket.remoteAddress ?? 'unknown';
+    // OpenSSL verified the chain; we read its verdict here rather than let it abort the handshake, so
+    // the refusal keeps its precise reason and source address (TLS 1.3 reports an abort as a bare reset).
+    if (!socket.authorized) {
+      const peer = socket.getPeerCertificate();
+      const reason = peer?.raw ? authorizationReason(socket.authorizationError) : 'tls-no-client-certificate';
+      this.#refuse(null, source, reason, { claimed: peer?.subject?.CN });
+      socket.destroy();
+      return;
+    }
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
-    const source = socket.remoteAddress ?? 'unknown';
     const guarded = new GuardedSocket(socket, this.#d.maxPacketBytes, (reason) => {
       const id = (guarded as unknown as { client?: Client }).client?.id;
       const session = id ? this.#sessions.get((guarded as unknown as { client: Client }).client) : undefined;
@@ -264,9 +274,9 @@ export class BuiltinBroker implements DeviceGateway {
     }
   }
 
-  #refuse(deviceId: string | null, source: string, reason: string): void {
+  #refuse(deviceId: string | null, source: string, reason: string, extra: Record<string, unknown> = {}): void {
     this.#d.counters.refused(deviceId, source, reason);
-    this.#d.logger.warn({ deviceId, source, reason }, 'mqtt: refused');
+    this.#d.logger.warn({ deviceId, source, reason, ...extra }, 'mqtt: refused');
     void this.#d.bus.publish('mqtt.refused', { deviceId, source, reason });
   }
 

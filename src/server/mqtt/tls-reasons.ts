@@ -25,3 +25,12 @@ export function tlsRefusalReason(err: Error & { code?: string }): string {
   if (text.includes('TIMEOUT') || text.includes('ECONNRESET') || text.includes('SOCKET HANG UP')) return 'tls-aborted';
   return 'tls-handshake-failed';
 }
+
+/** OpenSSL's verdict on a client certificate chain (`TLSSocket.authorizationError`) as a refusal reason. */
+export function authorizationReason(err: Error | string | null | undefined): string {
+  const code = typeof err === 'string' ? err : ((err as { code?: string } | null)?.code ?? err?.message ?? '');
+  if (/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/.test(code)) return 'tls-certificate-expired';
+  if (/REVOKED/.test(code)) return 'tls-certificate-revoked';
+  if (/PEER_DID_NOT_RETURN|NO_CERT/.test(code) || code === '') return 'tls-no-client-certificate';
+  return 'tls-certificate-untrusted';
+}
