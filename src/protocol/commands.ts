@@ -59,7 +59,11 @@ export const quarantineNoticeCommand = z.object({
   reason: text,
 });
 
-/** The OTA issue extends this command; the fields here are the ones every update needs. */
+/**
+ * Install a release. Only `metadataUrl` and `target` steer the agent: everything it acts on (hashes,
+ * length, securityVersion) comes from the TUF metadata signed for the target, and a command that
+ * contradicts the signed facts is refused (update/ on the agent).
+ */
 export const updateCommand = z.object({
   ...envelope,
   type: z.literal('update'),
@@ -67,6 +71,28 @@ export const updateCommand = z.object({
   version: z.string().min(1).max(64),
   /** Where the device fetches the signed (TUF) metadata naming the image. */
   metadataUrl: z.url().max(C.urlChars),
+  /** The TUF target path, `{product}/{file}`. */
+  target: z
+    .string()
+    .max(256)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/)
+    .optional(),
+  /** What the server believes the release's anti-rollback counter is; the signed value wins. */
+  securityVersion: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
+  /** The rollout this command belongs to: repeated in every update-status report. */
+  rollout: z.string().min(1).max(C.idChars).optional(),
+  /** What the release fixes (EN 303 645 5.3-8), shown to the device's user. */
+  advisory: z
+    .object({
+      cves: z.array(z.string().max(32)).max(64),
+      severity: z.enum(['none', 'low', 'medium', 'high', 'critical']),
+    })
+    .optional(),
 });
 
 export const commandSchema = z

@@ -163,6 +163,8 @@ export interface Rollout {
   /** Set when every device of the phase finished: the soak runs from here. */
   phaseFinishedAt: number | null;
   reason: string | null;
+  /** What auto-rollback sends back, fixed when the rollout starts. */
+  previousReleaseId: string | null;
   createdAt: number;
   updatedAt: number;
   createdBy: string;
@@ -192,6 +194,7 @@ export interface RolloutDevice {
   deviceId: string;
   /** Position in the stable, pseudo-random order phases cut from. */
   ordinal: number;
+  phase: number;
   state: DeviceUpdateState;
   reason: string | null;
   updatedAt: number;

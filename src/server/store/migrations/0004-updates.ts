@@ -84,6 +84,7 @@ export async function up(db: AnyDb, _dialect: SqlDialect): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('previous_release_id', 'text')
     .execute();
   await db.schema.createIndex('rollouts_status').on('rollouts').columns(['status', 'id']).execute();
   await db.schema
@@ -91,6 +92,8 @@ export async function up(db: AnyDb, _dialect: SqlDialect): Promise<void> {
     .addColumn('rollout_id', 'text', (c) => c.notNull().references('rollouts.id'))
     .addColumn('device_id', 'text', (c) => c.notNull())
     .addColumn('ordinal', 'integer', (c) => c.notNull())
+    // The phase the device belongs to: cut from the ordinal at creation; late joiners take the current one.
+    .addColumn('phase', 'integer', (c) => c.notNull())
     .addColumn('state', 'text', (c) => c.notNull())
     .addColumn('reason', 'text')
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
