@@ -36,6 +36,8 @@ export interface ServeConfig {
   deviceCertDays: number;
   /** Largest firmware artifact accepted (analysis uploads, releases), bytes. */
   maxArtifactBytes: number;
+  /** HMAC-SHA256 key for webhook notifications (detection); unset: the notify mitigation fails. */
+  webhookSecret?: string | undefined;
 }
 
 /** Every setting: flag, environment variable, default, meaning. `serve --help` and the README print this table. */
@@ -58,6 +60,7 @@ export const SERVE_SETTINGS = [
   ['', 'FLEETWARD_MASTER_KEY', '(<data>/master.key)', 'base64 32-byte key that seals CA keys at rest'],
   ['--max-artifact-bytes', 'FLEETWARD_MAX_ARTIFACT_BYTES', '536870912', 'largest firmware upload in bytes'],
   ['', 'FLEETWARD_BOOTSTRAP_TOKEN', '(generated, printed once)', 'preset bootstrap token for automation'],
+  ['', 'FLEETWARD_WEBHOOK_SECRET', '(none: notify fails)', 'HMAC-SHA256 key signing alarm webhooks'],
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -101,6 +104,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     bodyLimit: int(pick(values['body-limit'], 'FLEETWARD_BODY_LIMIT', '1048576'), '--body-limit', 1024, 1 << 30),
     bootstrapToken: env.FLEETWARD_BOOTSTRAP_TOKEN || undefined,
     tokenTtlDays: int(pick(values['token-ttl-days'], 'FLEETWARD_TOKEN_TTL_DAYS', '90'), '--token-ttl-days', 1, 365),
+    webhookSecret: env.FLEETWARD_WEBHOOK_SECRET || undefined,
     ...transportConfig(values, env),
     maxArtifactBytes: int(
       pick(values['max-artifact-bytes'], 'FLEETWARD_MAX_ARTIFACT_BYTES', '536870912'),

@@ -33,6 +33,25 @@ export interface BusEvents {
   'mqtt.refused': { deviceId: string | null; source: string; reason: string };
   /** The set of CAs devices may present changed (manufacturer CA added or removed): reload TLS trust. */
   'identity.trust.changed': { manufacturerCaId: string };
+  // Detection and response (detect/, respond/). Evidence is detect's `Evidence` (detect/model.ts).
+  /** A behaviour of a security profile fired for a device (after its consecutive datapoints). */
+  'alarm.raised': {
+    deviceId: string;
+    profileId: string;
+    behaviour: string;
+    kind: string;
+    severity: 'low' | 'medium' | 'high' | 'critical';
+    at: number;
+    evidence: { metric: string; threshold: string };
+    mitigations: Array<'quarantine' | 'revoke' | 'force-update' | 'notify'>;
+    notifyUrl: string | null;
+  };
+  /** The behaviour's condition ended (consecutive clean datapoints). */
+  'alarm.cleared': { deviceId: string; profileId: string; behaviour: string; at: number };
+  /** An operator closed an alarm: detection forgets its state so a persisting condition raises it again. */
+  'alarm.closed': { deviceId: string; profileId: string; behaviour: string };
+  'device.quarantined': { deviceId: string; reason: string };
+  'device.quarantine.released': { deviceId: string };
 }
 
 export type BusTopic = keyof BusEvents;

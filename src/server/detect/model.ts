@@ -205,3 +205,19 @@ export type DetectionSignal =
   | { type: 'clear'; deviceId: string; profileId: string; behaviour: string; at: number };
 
 export type DetectErrorCode = 'PROFILE_NOT_FOUND' | 'PROFILE_EXISTS' | 'PROFILE_INVALID';
+
+/** Cumulative broker-side counters of one device (the MQTT adapter measures them; a device cannot forge them). */
+export interface CloudCounterSnapshot {
+  messages: number;
+  bytes: number;
+  connects: number;
+  disconnects: number;
+  authzFailures: number;
+  /** Remote address of its current or last connection. */
+  source: string | null;
+}
+
+/** Where detection reads broker counters from (wired in main.ts to the MQTT adapter). */
+export interface CloudCounterSource {
+  snapshot(deviceId: string): CloudCounterSnapshot | null;
+}

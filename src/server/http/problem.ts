@@ -2,9 +2,11 @@ import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { FleetwardError } from '../../protocol/errors.ts';
 import type { AccessErrorCode } from '../access/index.ts';
+import type { DetectErrorCode } from '../detect/index.ts';
 import type { IdentityErrorCode } from '../identity/index.ts';
 import type { AssessmentErrorCode } from '../assessment/index.ts';
 import type { RegistryErrorCode } from '../registry/index.ts';
+import type { RespondErrorCode } from '../respond/index.ts';
 
 /** Every coded error the API can return. Adding a code to a module's union without a row here fails type-checking. */
 export type ApiErrorCode =
@@ -12,6 +14,8 @@ export type ApiErrorCode =
   | RegistryErrorCode
   | IdentityErrorCode
   | AssessmentErrorCode
+  | DetectErrorCode
+  | RespondErrorCode
   | 'VALIDATION_FAILED'
   | 'INVALID_JSON'
   | 'BODY_TOO_LARGE'
@@ -63,6 +67,18 @@ const TABLE: Record<ApiErrorCode, { status: number; title: string }> = {
   NOT_FOUND: { status: 404, title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  PROFILE_NOT_FOUND: { status: 404, title: 'Security profile not found' },
+  PROFILE_EXISTS: { status: 409, title: 'Security profile exists' },
+  PROFILE_INVALID: { status: 400, title: 'Security profile invalid' },
+  ALARM_NOT_FOUND: { status: 404, title: 'Alarm not found' },
+  ALARM_STATE_CONFLICT: { status: 409, title: 'Alarm state conflict' },
+  MITIGATION_UNAVAILABLE: { status: 501, title: 'Mitigation not available' },
+  MITIGATION_FAILED: { status: 409, title: 'Mitigation failed' },
+  EMERGENCY_NOT_FOUND: { status: 404, title: 'Emergency action not found' },
+  EMERGENCY_SAME_ADMIN: { status: 403, title: 'A different admin must approve' },
+  EMERGENCY_NOT_PENDING: { status: 409, title: 'Emergency action not pending' },
+  EMERGENCY_EXPIRED: { status: 409, title: 'Emergency action expired' },
+  STREAM_NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },
   INTERNAL: { status: 500, title: 'Internal error' },
 };
 

@@ -1,0 +1,196 @@
+import type { Clock } from '../../protocol/clock.ts';
+import { isFleetwardError } from '../../protocol/errors.ts';
+import type { Report } from '../../protocol/report.ts';
+import type { Bus } from '../bus/bus.types.ts';
+import type { RegistryService } from '../registry/index.ts';
+import type { Store } from '../store/store.types.ts';
+import { CloudMetrics } from './cloud-metrics.ts';
+import { Detector } from './engine/detector.ts';
+import type { CloudCounterSource, Datapoint, DetectionSignal, DeviceFacts, SecurityProfile } from './model.ts';
+import { profileCovers } from './profile-rules.ts';
+import type { ProfileService } from './profile-service.ts';
+import { reportToDatapoint } from './report-metrics.ts';
+import * as db from './store.ts';
+
+export interface DetectOptions {
+  /** Silent-device checks, ms. */
+  tickMs: number;
+  /** Learned state is written to the database this often, ms (and on stop). */
+  flushMs: number;
+  /**
+   * Judge reports at the device's own time instead of the server's receipt time. Only for simulated
+   * fleets running faster than real time; a real device's clock is not trusted.
+   */
+  deviceTime: boolean;
+}
+
+export const DEFAULT_DETECT: DetectOptions = { tickMs: 10_000, flushMs: 30_000, deviceTime: false };
+
+export interface DetectDeps {
+  store: Store;
+  bus: Bus;
+  clock: Clock;
+  profiles: ProfileService;
+  registry: RegistryService;
+  cloud?: CloudCounterSource | null;
+  /** Host names of allow-lists → addresses (production: a cached DNS lookup). */
+  resolve?: (host: string) => readonly string[];
+}
+
+/**
+ * Detection at run time: consumes `telemetry.accepted`, `telemetry.rejected` and `mqtt.refused` from
+ * the bus (never telemetry's store), evaluates each device against the profiles covering it, and
+ * publishes `alarm.raised` / `alarm.cleared`. Datapoints are processed one at a time in arrival order,
+ * so consecutive-datapoint counts are exact.
+ */
+export class DetectService {
+  readonly #deps: DetectDeps;
+  readonly #options: DetectOptions;
+  readonly #detector: Detector;
+  readonly #cloud: CloudMetrics;
+  readonly #facts = new Map<string, { facts: DeviceFacts; profiles: SecurityProfile[] } | null>();
+  #profiles: SecurityProfile[] = [];
+  #chain: Promise<void> = Promise.resolve();
+  #timers: NodeJS.Timeout[] = [];
+  #unsubscribe: Array<() => void> = [];
+
+  constructor(deps: DetectDeps, options: Partial<DetectOptions> = {}) {
+    this.#deps = deps;
+    this.#options = { ...DEFAULT_DETECT, ...options };
+    this.#detector = new Detector(deps.resolve ? { resolve: deps.resolve } : {});
+    this.#cloud = new CloudMetrics(deps.cloud ?? null);
+  }
+
+  /** Loads profiles and learned state, subscribes to the bus and starts the timers. */
+  async start(): Promise<void> {
+    const { bus, clock, profiles } = this.#deps;
+    await this.reloadProfiles();
+    const now = clock.now();
+    for (const [id, state] of await db.loadDeviceStates(this.#deps.store.db)) this.#detector.restore(id, state, now);
+    profiles.onChange(() => void this.#serial(() => this.reloadProfiles()));
+    this.#unsubscribe.push(
+      bus.subscribe('telemetry.accepted', (e) =>
+        this.#serial(async () => {
+          for (const r of e.reports) await this.#observeReport(r.deviceId, r.receivedAt, r.report);
+        }),
+      ),
+      bus.subscribe('telemetry.rejected', (e) =>
+        this.#serial(async () => {
+          for (const r of e.rejections) await this.#observeCloudEvent(r.deviceId, 'malformed', r.receivedAt);
+        }),
+      ),
+      bus.subscribe('mqtt.refused', (e) =>
+        e.deviceId ? this.#serial(() => this.#observeCloudEvent(e.deviceId!, 'refused', clock.now())) : undefined,
+      ),
+      bus.subscribe('device.updated', (e) => void this.#facts.delete(e.deviceId)),
+      bus.subscribe('device.deleted', (e) => this.#serial(() => this.#forget(e.deviceId))),
+      bus.subscribe('alarm.closed', (e) =>
+        this.#serial(async () => this.#detector.resetRule(e.deviceId, e.profileId, e.behaviour)),
+      ),
+    );
+    this.#timers.push(
+      setInterval(() => void this.tick(), this.#options.tickMs).unref(),
+      setInterval(() => void this.flush(), this.#options.flushMs).unref(),
+    );
+  }
+
+  /** Stops timers and subscriptions, waits for queued work and writes the learned state. */
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    for (const u of this.#unsubscribe) u();
+    this.#timers = [];
+    this.#unsubscribe = [];
+    await this.#chain;
+    await this.flush();
+  }
+
+  async reloadProfiles(): Promise<void> {
+    this.#profiles = await this.#deps.profiles.list();
+    this.#facts.clear();
+  }
+
+  /** Evaluates one datapoint (tests and the simulator bench call this directly). */
+  observe(dp: Datapoint): Promise<void> {
+    return this.#serial(() => this.#observe(dp));
+  }
+
+  /** Silent-device check now; the timer calls it, tests call it after moving the clock. */
+  tick(): Promise<void> {
+    return this.#serial(async () => {
+      const signals = this.#detector.tick(this.#deps.clock.now(), (id) => this.#facts.get(id)?.profiles);
+      await this.#publish(signals);
+    });
+  }
+
+  /** Writes the learned state of every device that changed, in one transaction. */
+  async flush(): Promise<void> {
+    const dirty = this.#detector.takeDirty();
+    if (dirty.length === 0) return;
+    const at = this.#deps.clock.now();
+    await this.#deps.store.transaction(async (tx) => {
+      for (const [id, state] of dirty) await db.saveDeviceState(tx, id, state, at);
+    });
+  }
+
+  /** Resolves when everything queued so far has been evaluated (tests wait on this, not on sleeps). */
+  idle(): Promise<void> {
+    return this.#serial(async () => {});
+  }
+
+  async #observeReport(deviceId: string, receivedAt: number, report: Report): Promise<void> {
+    const at = this.#options.deviceTime ? report.at : receivedAt;
+    await this.#observe(reportToDatapoint(deviceId, at, report));
+  }
+
+  async #observeCloudEvent(deviceId: string, kind: 'malformed' | 'refused', at: number): Promise<void> {
+    this.#cloud.note(deviceId, kind, at);
+    await this.#observe({ deviceId, at, numbers: {}, sets: {} });
+  }
+
+  async #observe(dp: Datapoint): Promise<void> {
+    const entry = await this.#factsOf(dp.deviceId);
+    if (!entry) return;
+    this.#cloud.enrich(dp);
+    await this.#publish(this.#detector.observe(entry.profiles, dp));
+  }
+
+  async #factsOf(deviceId: string): Promise<{ facts: DeviceFacts; profiles: SecurityProfile[] } | null> {
+    if (this.#facts.has(deviceId)) return this.#facts.get(deviceId)!;
+    let entry: { facts: DeviceFacts; profiles: SecurityProfile[] } | null = null;
+    try {
+      const d = await this.#deps.registry.getDevice(deviceId);
+      const facts: DeviceFacts = { id: d.id, productId: d.productId, group: d.group, tags: d.tags };
+      entry = { facts, profiles: this.#profiles.filter((p) => p.enabled && profileCovers(p.targets, facts)) };
+    } catch (err) {
+      if (!isFleetwardError(err, 'DEVICE_NOT_FOUND')) throw err;
+    }
+    this.#facts.set(deviceId, entry);
+    return entry;
+  }
+
+  async #forget(deviceId: string): Promise<void> {
+    this.#facts.delete(deviceId);
+    this.#detector.forget(deviceId);
+    this.#cloud.forget(deviceId);
+    await db.deleteDeviceState(this.#deps.store.db, deviceId);
+  }
+
+  async #publish(signals: DetectionSignal[]): Promise<void> {
+    for (const s of signals) {
+      if (s.type === 'raise') {
+        const { type: _, ...event } = s;
+        await this.#deps.bus.publish('alarm.raised', event);
+      } else {
+        const { type: _, ...event } = s;
+        await this.#deps.bus.publish('alarm.cleared', event);
+      }
+    }
+  }
+
+  /** Runs `fn` after everything queued before it; a failure is reported, never breaks the queue. */
+  #serial(fn: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(fn);
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+}

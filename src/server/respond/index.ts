@@ -1,0 +1,23 @@
+export type { RaiseOutcome } from './alarm-service.ts';
+export { AlarmService } from './alarm-service.ts';
+export { CommandUpdatePort } from './command-update-port.ts';
+export { QUARANTINE_ZONE } from './mitigation-service.ts';
+export type {
+  Alarm,
+  AlarmEvent,
+  AlarmFilter,
+  AlarmState,
+  EmergencyAction,
+  EmergencyKind,
+  IdentityPort,
+  MitigationAction,
+  MitigationRecord,
+  RespondErrorCode,
+  UpdatesPort,
+} from './model.ts';
+export { ALARM_STATES, EMERGENCY_KINDS } from './model.ts';
+export { registerRespondRoutes } from './routes.ts';
+export type { RespondDeps } from './service.ts';
+export { DETECTION_ACTOR, RespondService } from './service.ts';
+export type { DeliveryResult, WebhookOptions } from './webhook.ts';
+export { SIGNATURE_HEADER, signPayload, verifySignature, WebhookNotifier } from './webhook.ts';

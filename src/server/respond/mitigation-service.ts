@@ -1,0 +1,229 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../../protocol/clock.ts';
+import { FleetwardError } from '../../protocol/errors.ts';
+import type { Bus } from '../bus/bus.types.ts';
+import type { DeviceOutbox } from '../gateway/gateway.types.ts';
+import type { ActionContext, LedgerService } from '../ledger/index.ts';
+import type { DeviceStatus, RegistryService } from '../registry/index.ts';
+import type { Store } from '../store/store.types.ts';
+import * as db from './action-store.ts';
+import type {
+  Alarm,
+  IdentityPort,
+  MitigationAction,
+  MitigationRecord,
+  RespondErrorCode,
+  UpdatesPort,
+} from './model.ts';
+import type { WebhookNotifier } from './webhook.ts';
+
+/** The zone a quarantined device is moved to (network policy keys on it; the broker keys on the status). */
+export const QUARANTINE_ZONE = 'quarantine';
+
+export interface MitigationDeps {
+  store: Store;
+  ledger: LedgerService;
+  bus: Bus;
+  clock: Clock;
+  registry: RegistryService;
+  outbox: DeviceOutbox | null;
+  identity: IdentityPort | null;
+  updates: UpdatesPort | null;
+  webhook: WebhookNotifier;
+}
+
+const fail = (code: RespondErrorCode, message: string, details: Record<string, unknown>, cause?: unknown) =>
+  new FleetwardError<RespondErrorCode>(code, message, { details, cause });
+
+export function commandId(clock: Clock): string {
+  return `c-${clock.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Acting on one device: quarantine and release, revocation, forced update, webhook notification. */
+export class MitigationService {
+  readonly #d: MitigationDeps;
+
+  constructor(deps: MitigationDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Quarantine: status `quarantined` (the broker then allows only update-status and command-results up
+   * and commands down), zone `quarantine`, and a quarantine notice to the device. Idempotent.
+   * Throws DEVICE_NOT_FOUND.
+   */
+  async quarantine(
+    deviceId: string,
+    reason: string,
+    ctx: ActionContext,
+    alarmId: string | null = null,
+  ): Promise<MitigationRecord> {
+    const { registry } = this.#d;
+    const device = await registry.getDevice(deviceId);
+    if (device.status === 'quarantined') {
+      const last = await db.lastApplied(this.#d.store.db, deviceId, 'quarantine');
+      if (last) return last;
+    }
+    await registry.setDeviceStatus(deviceId, 'quarantined', reason, ctx);
+    if (device.zone !== QUARANTINE_ZONE) await registry.updateDevice(deviceId, { zone: QUARANTINE_ZONE }, ctx);
+    const notice = await this.#notice(deviceId, 'quarantined', reason);
+    const record = await this.#record(deviceId, 'quarantine', alarmId, ctx, 'applied', {
+      reason,
+      previousStatus: device.status,
+      previousZone: device.zone,
+      notice,
+    });
+    await this.#d.bus.publish('device.quarantined', { deviceId, reason });
+    return record;
+  }
+
+  /** Restores the status and zone the device had before quarantine. Throws DEVICE_NOT_FOUND, MITIGATION_FAILED. */
+  async releaseQuarantine(deviceId: string, reason: string, ctx: ActionContext): Promise<MitigationRecord> {
+    const { registry } = this.#d;
+    const device = await registry.getDevice(deviceId);
+    if (device.status !== 'quarantined') throw fail('MITIGATION_FAILED', 'the device is not quarantined', { deviceId });
+    const last = await db.lastApplied(this.#d.store.db, deviceId, 'quarantine');
+    const prevStatus = last?.details.previousStatus as DeviceStatus | undefined;
+    const status: DeviceStatus = prevStatus === 'registered' ? 'registered' : 'active';
+    const zone = typeof last?.details.previousZone === 'string' ? last.details.previousZone : 'default';
+    await registry.setDeviceStatus(deviceId, status, reason, ctx);
+    await registry.updateDevice(deviceId, { zone }, ctx);
+    const notice = await this.#notice(deviceId, 'released', reason);
+    const record = await this.#record(deviceId, 'release-quarantine', null, ctx, 'applied', {
+      reason,
+      status,
+      zone,
+      notice,
+    });
+    await this.#d.bus.publish('device.quarantine.released', { deviceId });
+    return record;
+  }
+
+  /** Revokes the device's certificates (identity ends its sessions). Throws MITIGATION_UNAVAILABLE, MITIGATION_FAILED. */
+  async revoke(
+    deviceId: string,
+    reason: string,
+    ctx: ActionContext,
+    alarmId: string | null = null,
+  ): Promise<MitigationRecord> {
+    await this.#d.registry.getDevice(deviceId);
+    const identity = this.#d.identity;
+    if (!identity) throw fail('MITIGATION_UNAVAILABLE', 'certificate revocation is not available', { deviceId });
+    return this.#run(deviceId, 'revoke', alarmId, ctx, { reason }, () => identity.revokeDevice(deviceId, reason, ctx));
+  }
+
+  /** Forces an update through the updates capability. Throws MITIGATION_UNAVAILABLE, MITIGATION_FAILED. */
+  async forceUpdate(
+    deviceId: string,
+    reason: string,
+    ctx: ActionContext,
+    alarmId: string | null = null,
+  ): Promise<MitigationRecord> {
+    await this.#d.registry.getDevice(deviceId);
+    const updates = this.#d.updates;
+    if (!updates) throw fail('MITIGATION_UNAVAILABLE', 'forced updates are not available', { deviceId });
+    return this.#run(deviceId, 'force-update', alarmId, ctx, { reason }, () =>
+      updates.forceUpdate(deviceId, reason, ctx),
+    );
+  }
+
+  /** Posts the alarm to the profile's webhook (signed, retried). Records the outcome; never throws for delivery failures. */
+  async notify(alarm: Alarm, url: string, ctx: ActionContext): Promise<MitigationRecord> {
+    const result = await this.#d.webhook.deliver(url, { type: 'alarm.raised', alarm });
+    // The URL may carry a token in its query: only its origin goes on record.
+    const details = {
+      origin: new URL(url).origin,
+      attempts: result.attempts,
+      status: result.status,
+      failure: result.failure,
+      deliveryId: result.deliveryId,
+    };
+    return this.#record(alarm.deviceId, 'notify', alarm.id, ctx, result.ok ? 'applied' : 'failed', details);
+  }
+
+  async list(deviceId: string, limit = 100): Promise<MitigationRecord[]> {
+    await this.#d.registry.getDevice(deviceId);
+    return db.listMitigations(this.#d.store.db, deviceId, limit);
+  }
+
+  async #run(
+    deviceId: string,
+    action: MitigationAction,
+    alarmId: string | null,
+    ctx: ActionContext,
+    details: Record<string, unknown>,
+    fn: () => Promise<unknown>,
+  ): Promise<MitigationRecord> {
+    try {
+      const result = await fn();
+      return this.#record(deviceId, action, alarmId, ctx, 'applied', { ...details, result: summarize(result) });
+    } catch (err) {
+      const code = err instanceof FleetwardError ? err.code : 'INTERNAL';
+      await this.#record(deviceId, action, alarmId, ctx, 'failed', { ...details, code });
+      throw fail('MITIGATION_FAILED', `${action} failed`, { deviceId, code }, err);
+    }
+  }
+
+  async #notice(
+    deviceId: string,
+    state: 'quarantined' | 'released',
+    reason: string,
+  ): Promise<'sent' | 'failed' | 'no-transport'> {
+    const outbox = this.#d.outbox;
+    if (!outbox) return 'no-transport';
+    const { clock } = this.#d;
+    try {
+      await outbox.sendCommand(deviceId, {
+        v: 1,
+        id: commandId(clock),
+        issuedAt: clock.now(),
+        type: 'quarantine-notice',
+        state,
+        reason: reason.slice(0, 256),
+      });
+      return 'sent';
+    } catch {
+      return 'failed';
+    }
+  }
+
+  async #record(
+    deviceId: string,
+    action: MitigationAction,
+    alarmId: string | null,
+    ctx: ActionContext,
+    state: MitigationRecord['state'],
+    details: Record<string, unknown>,
+  ): Promise<MitigationRecord> {
+    const now = this.#d.clock.now();
+    const record: MitigationRecord = {
+      id: `mi-${now.toString(36).padStart(9, '0')}-${randomBytes(5).toString('hex')}`,
+      deviceId,
+      action,
+      alarmId,
+      actor: ctx.actor,
+      state,
+      details,
+      createdAt: now,
+    };
+    await this.#d.store.transaction(async (tx) => {
+      await db.insertMitigation(tx, record);
+      await this.#d.ledger.appendIn(tx, {
+        ...ctx,
+        action: `mitigation.${action}`,
+        target: `device:${deviceId}`,
+        result: state === 'applied' ? 'ok' : 'failed',
+        details: { mitigationId: record.id, alarmId, ...details },
+      });
+    });
+    return record;
+  }
+}
+
+/** Only small, safe facts of a port's answer go on record (never a certificate or a token). */
+function summarize(result: unknown): unknown {
+  if (result === null || typeof result !== 'object') return result ?? null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(result)) if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+  return out;
+}

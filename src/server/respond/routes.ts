@@ -1,0 +1,11 @@
+import type { FleetwardApp } from '../http/app.types.ts';
+import { registerEmergencyRoutes, registerMitigationRoutes } from './action-routes.ts';
+import { registerAlarmRoutes } from './alarm-routes.ts';
+import type { RespondService } from './service.ts';
+
+/** Alarms (with the SSE stream), device mitigations and emergency actions. */
+export function registerRespondRoutes(app: FleetwardApp, respond: RespondService): void {
+  registerAlarmRoutes(app, respond.alarms, respond.feed);
+  registerMitigationRoutes(app, respond.mitigations);
+  registerEmergencyRoutes(app, respond.emergencies);
+}
