@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Fetcher } from 'tuf-js';
 // tuf-js 5.0 does not re-export its error classes; its Updater stops walking root versions only on
 // *its* DownloadHTTPError (404/403), so a fetcher must throw exactly that class.
@@ -13,11 +11,13 @@ import { updateError } from './errors.ts';
 export interface FetchLimits {
   /** Per request: connect + whole body, ms. */
   timeoutMs: number;
+  /** No byte for this long: the connection counts as broken and the next attempt resumes, ms. */
+  stallMs: number;
   /** Attempts after a broken connection; each resumes where the last stopped (HTTP Range). */
   retries: number;
 }
 
-export const DEFAULT_FETCH_LIMITS: FetchLimits = { timeoutMs: 60_000, retries: 5 };
+export const DEFAULT_FETCH_LIMITS: FetchLimits = { timeoutMs: 30 * 60_000, stallMs: 30_000, retries: 5 };
 
 /**
  * The fetcher tuf-js downloads through. Metadata is read whole, bounded by tuf-js's per-role limits.
@@ -89,7 +89,8 @@ export class ResumableFetcher implements Fetcher {
       await truncate(part, 0);
       have = 0;
     }
-    const res = await this.#get(url, have > 0 ? { range: `bytes=${have}-` } : {});
+    const stall = new AbortController();
+    const res = await this.#get(url, have > 0 ? { range: `bytes=${have}-` } : {}, stall.signal);
     if (have > 0) this.resumedRequests++;
     if (res.status === 206 && rangeStart(res.headers.get('content-range')) !== have) {
       throw new Error('server answered a different range');
@@ -100,23 +101,33 @@ export class ResumableFetcher implements Fetcher {
       have = 0;
     }
     let received = have;
-    const limit = async function* (this: ResumableFetcher, source: AsyncIterable<Uint8Array>) {
-      for await (const chunk of source) {
+    // Chunk by chunk, each written before the next is read: whatever arrived before the connection
+    // broke is on disk for the next attempt's Range request.
+    const fh = await open(part, 'a', 0o600);
+    // A stalled connection (common on cellular links) is a broken one: abort, keep what arrived, resume.
+    let timer = setTimeout(() => stall.abort(), this.#limits.stallMs);
+    try {
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        clearTimeout(timer);
+        timer = setTimeout(() => stall.abort(), this.#limits.stallMs);
         received += chunk.byteLength;
         if (received > maxLength) {
           throw updateError('UPDATE_ARTIFACT_TOO_LONG', 'the server sent more than the signed length', {
             details: { limit: maxLength },
           });
         }
+        await fh.write(chunk);
         this.#onProgress?.(received, maxLength);
-        yield chunk;
       }
-    }.bind(this);
-    await pipeline(res.body as AsyncIterable<Uint8Array>, limit, createWriteStream(part, { flags: 'a', mode: 0o600 }));
+    } finally {
+      clearTimeout(timer);
+      await fh.close();
+    }
   }
 
-  async #get(url: string, headers: Record<string, string>): Promise<Response> {
-    const res = await fetch(url, { headers, signal: AbortSignal.timeout(this.#limits.timeoutMs) });
+  async #get(url: string, headers: Record<string, string>, stall?: AbortSignal): Promise<Response> {
+    const timeout = AbortSignal.timeout(this.#limits.timeoutMs);
+    const res = await fetch(url, { headers, signal: stall ? AbortSignal.any([timeout, stall]) : timeout });
     if (res.status === 416 && headers.range) {
       // Nothing left to send: the partial file is already whole (or longer); the hash check decides.
       return new Response(new Uint8Array(0), {

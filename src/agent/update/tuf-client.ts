@@ -30,6 +30,8 @@ export interface TufClientOptions {
   stateDir: string;
   fetch?: FetchLimits | undefined;
   onProgress?: ((received: number, total: number) => void) | undefined;
+  /** Checks on the signed target facts before the artifact is downloaded; throw to refuse. */
+  beforeDownload?: ((target: { path: string; length: number; custom: Record<string, unknown> }) => unknown) | undefined;
 }
 
 /** What the signed metadata says about the target: the only facts the agent acts on. */
@@ -85,6 +87,7 @@ export async function fetchVerifiedTarget(
     const info = await updater.getTargetInfo(targetPath);
     if (!info)
       throw updateError('UPDATE_TARGET_UNKNOWN', 'no signed metadata lists this target', { details: { targetPath } });
+    opts.beforeDownload?.({ path: info.path, length: info.length, custom: info.custom });
     await updater.downloadTarget(info, dest);
     const sha256 = info.hashes.sha256;
     if (!sha256) throw updateError('UPDATE_METADATA_REJECTED', 'the target has no sha256 hash');
