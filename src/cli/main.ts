@@ -1,15 +1,19 @@
 import { isFleetwardError } from '../protocol/errors.ts';
 import { agentNoun } from './agent.ts';
+import { alarmsNoun } from './alarms.ts';
 import { ApiClient, type ApiProblem } from './api-client.ts';
 import { caNoun } from './ca.ts';
 import type { CliContext, CliNoun } from './cli.types.ts';
 import { deviceNoun } from './device.ts';
+import { emergencyNoun } from './emergency.ts';
 import { enrollTokenNoun } from './enroll-token.ts';
 import { EXIT, exitForStatus } from './exit-codes.ts';
 import { firmwareNoun, vulnsNoun } from './firmware.ts';
 import { ledgerNoun } from './ledger.ts';
+import { mitigateNoun } from './mitigate.ts';
 import { operatorNoun } from './operator.ts';
 import { productNoun } from './product.ts';
+import { profileNoun } from './profile.ts';
 import { runServe } from './serve.ts';
 import { tokenNoun } from './token.ts';
 
@@ -24,6 +28,10 @@ const NOUNS: CliNoun[] = [
   ledgerNoun,
   firmwareNoun,
   vulnsNoun,
+  profileNoun,
+  alarmsNoun,
+  mitigateNoun,
+  emergencyNoun,
 ];
 
 export interface CliIo {

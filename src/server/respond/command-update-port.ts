@@ -6,6 +6,14 @@ import type { RegistryService } from '../registry/index.ts';
 import { commandId } from './mitigation-service.ts';
 import type { RespondErrorCode, UpdatesPort } from './model.ts';
 
+export interface LatestRelease {
+  id: string;
+  version: string;
+  /** TUF target path `{product}/{file}`. */
+  targetPath: string;
+  securityVersion: number;
+}
+
 /**
  * "Force an update" until the updates capability offers a per-device forced rollout: sends the device
  * the `update` command for the newest published release of its product. The agent still verifies the
@@ -15,14 +23,14 @@ export class CommandUpdatePort implements UpdatesPort {
   readonly #outbox: DeviceOutbox;
   readonly #registry: RegistryService;
   readonly #clock: Clock;
-  readonly #latest: (productId: string) => Promise<{ id: string; version: string } | null>;
+  readonly #latest: (productId: string) => Promise<LatestRelease | null>;
   readonly #metadataUrl: () => string;
 
   constructor(deps: {
     outbox: DeviceOutbox;
     registry: RegistryService;
     clock: Clock;
-    latestRelease: (productId: string) => Promise<{ id: string; version: string } | null>;
+    latestRelease: (productId: string) => Promise<LatestRelease | null>;
     /** Where the agent fetches TUF metadata (`…/device/v1/tuf/`); known once the server listens. */
     metadataUrl: () => string;
   }) {
@@ -50,6 +58,8 @@ export class CommandUpdatePort implements UpdatesPort {
       release: release.id,
       version: release.version,
       metadataUrl: this.#metadataUrl(),
+      target: release.targetPath,
+      securityVersion: release.securityVersion,
     });
     return { sent: true };
   }
