@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { enrollDevice } from '../agent/enroll.ts';
+import { agentRebootMarkerVerb, agentRunVerb } from './agent-run.ts';
 import type { CliNoun } from './cli.types.ts';
 import { printJson } from './output.ts';
 import { defineVerb, JSON_FLAG, usage } from './verb.ts';
@@ -20,6 +21,8 @@ export const agentNoun: CliNoun = {
   name: 'agent',
   summary: 'the device agent (run on the device)',
   verbs: {
+    run: agentRunVerb,
+    'reboot-marker': agentRebootMarkerVerb,
     enroll: defineVerb({
       summary:
         'make a key on this device, enroll it with a token, write key.pem, cert.pem, ca.pem to DIR (--server, --token are the enrollment server and token)',

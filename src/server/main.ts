@@ -29,7 +29,7 @@ import { type DeviceTransport, startDeviceTransport } from './mqtt/transport.ts'
 import { RegistryService, registerRegistryRoutes } from './registry/index.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.types.ts';
-import { registerTelemetryRoutes, TelemetryService } from './telemetry/index.ts';
+import { registerTelemetryRoutes, reportsHandler, TelemetryService } from './telemetry/index.ts';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -155,6 +155,8 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
   }, 60_000);
   retireTimer.unref();
   registerTelemetryRoutes(app, telemetry);
+  // Reports are validated and group-committed before the broker's PUBACK (acknowledged means stored).
+  transport.gateway.onDeviceMessage('reports', reportsHandler(telemetry));
   registerAssessmentRoutes(app, assessment, { maxArtifactBytes: config.maxArtifactBytes });
 
   const { generated } = await access.prepareBootstrap(config.bootstrapToken);

@@ -1,4 +1,4 @@
-export { reportsHandler } from './ingest-handler.ts';
+export { DEFAULT_HOLD, type HoldOptions, reportsHandler } from './ingest-handler.ts';
 export type {
   AcceptedReport,
   IngestMessage,
