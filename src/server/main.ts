@@ -8,6 +8,7 @@ import { AssessmentService, registerAssessmentRoutes } from './assessment/index.
 import type { Bus } from './bus/bus.types.ts';
 import { InProcessBus } from './bus/in-process-bus.ts';
 import type { ServeConfig } from './config.ts';
+import { type CloudCounterSource, DetectService, ProfileService, registerDetectRoutes } from './detect/index.ts';
 import type { DeviceGateway } from './gateway/gateway.types.ts';
 import { createHttpApp } from './http/app.ts';
 import type { FleetwardApp } from './http/app.types.ts';
@@ -21,15 +22,25 @@ import {
   IdentityService,
   loadMasterKey,
   registerIdentityRoutes,
+  seal,
+  unseal,
 } from './identity/index.ts';
-import { LedgerService, registerLedgerRoutes } from './ledger/index.ts';
+import { LedgerService, registerLedgerRoutes, SYSTEM_ACTOR } from './ledger/index.ts';
 import { createLogger } from './logger.ts';
 import type { TransportCounters } from './mqtt/counters.ts';
 import { type DeviceTransport, startDeviceTransport } from './mqtt/transport.ts';
 import { RegistryService, registerRegistryRoutes } from './registry/index.ts';
+import { CommandUpdatePort, RespondService, registerRespondRoutes } from './respond/index.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.types.ts';
 import { registerTelemetryRoutes, reportsHandler, TelemetryService } from './telemetry/index.ts';
+import {
+  registerReleaseRoutes,
+  registerRolloutRoutes,
+  registerTufAdminRoutes,
+  registerTufRoutes,
+  UpdatesService,
+} from './updates/index.ts';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -50,6 +61,10 @@ export interface Services {
   bus: Bus;
   telemetry: TelemetryService;
   assessment: AssessmentService;
+  updates: UpdatesService;
+  profiles: ProfileService;
+  detect: DetectService;
+  respond: RespondService;
 }
 
 export interface RunningServer {
@@ -100,6 +115,74 @@ async function startIdentityAndTransport(
   return transport;
 }
 
+/** Detection and response: profiles, the detector on the bus, alarms and mitigations wired to identity, transport and updates. */
+async function startDetection(
+  config: ServeConfig,
+  d: {
+    app: FleetwardApp;
+    store: Store;
+    ledger: LedgerService;
+    bus: InProcessBus;
+    clock: Clock;
+    registry: RegistryService;
+    identity: IdentityService;
+    trust: DeviceTrust;
+    transport: DeviceTransport;
+    updates: UpdatesService;
+    baseUrl: () => string;
+  },
+) {
+  const { store, ledger, bus, clock, registry, transport } = d;
+  const profiles = new ProfileService(store, ledger, clock);
+  const cloud: CloudCounterSource = {
+    snapshot: (id) => {
+      const t = transport.counters.get(id);
+      return t ? { ...t, source: t.lastSource } : null;
+    },
+  };
+  const detect = new DetectService({ store, bus, clock, profiles, registry, cloud });
+  const latestRelease = async (productId: string) => {
+    const { items } = await d.updates.releases.listReleases({ productId }, undefined, 1000);
+    const published = items.filter((r) => r.state === 'published');
+    return published.sort((a, b) => b.securityVersion - a.securityVersion)[0] ?? null;
+  };
+  const respond = new RespondService({
+    store,
+    ledger,
+    bus,
+    clock,
+    registry,
+    outbox: transport.gateway,
+    identity: {
+      revokeDevice: (id, reason, ctx) => d.identity.revokeDevice(id, reason, ctx),
+      revokeCa: (caId, _reason, ctx) => d.trust.removeManufacturerCa(caId, ctx),
+      rotateDevice: (id, ctx) => d.identity.rotate(id, ctx),
+    },
+    // Until updates offers a per-device forced rollout: the `update` command for the newest published release.
+    updates: new CommandUpdatePort({
+      outbox: transport.gateway,
+      registry,
+      clock,
+      latestRelease,
+      metadataUrl: () => `${d.baseUrl()}/device/v1/tuf/`,
+    }),
+    webhook: { secret: config.webhookSecret ?? null },
+  });
+  registerDetectRoutes(d.app, profiles);
+  registerRespondRoutes(d.app, respond);
+  await detect.start();
+  respond.start();
+  return {
+    profiles,
+    detect,
+    respond,
+    stop: async () => {
+      await detect.stop();
+      await respond.stop();
+    },
+  };
+}
+
 /** The composition root: the only place that knows every module. */
 export async function startServer(config: ServeConfig, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
@@ -112,7 +195,8 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     maxTokenTtlDays: 365,
   });
   const registry = new RegistryService(store, ledger, bus, clock);
-  const ca = await CertificateAuthority.open(config.dataDir, loadMasterKey(config.dataDir, config.masterKey), clock.now());
+  const masterKey = loadMasterKey(config.dataDir, config.masterKey);
+  const ca = await CertificateAuthority.open(config.dataDir, masterKey, clock.now());
   const identityOptions = { ...DEFAULT_IDENTITY_OPTIONS, certValidityDays: config.deviceCertDays };
   const identity = new IdentityService({ store, ledger, bus, clock, registry, ca, options: identityOptions });
   const trust = new DeviceTrust({ store, ledger, bus, clock, registry, ca });
@@ -121,6 +205,21 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
   ];
   const telemetry = new TelemetryService(store, bus, registry, clock);
   const assessment = new AssessmentService(store, ledger, clock, { workDir: join(config.dataDir, 'work') });
+  const updates = new UpdatesService({
+    store,
+    ledger,
+    registry,
+    bus,
+    clock,
+    dataDir: config.dataDir,
+    // TUF keys the server holds are sealed like the CA keys (identity's AES-256-GCM under the master key).
+    sealer: { seal: (purpose, data) => seal(masterKey, purpose, data), unseal: (purpose, text) => unseal(masterKey, purpose, text) },
+    // The release gate scores an artifact with the firmware assessment (stored analysis or a new one).
+    scorer: {
+      score: (path, a) => assessment.scoreArtifact(path, { name: a.name, sha256: a.sha256, size: a.length }, SYSTEM_ACTOR),
+    },
+  });
+  await updates.initialize();
   const metrics = createMetrics();
 
   const https = config.tls ? await ca.issueServer(serverHosts, clock.now()) : undefined;
@@ -157,15 +256,35 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
   registerTelemetryRoutes(app, telemetry);
   // Reports are validated and group-committed before the broker's PUBACK (acknowledged means stored).
   transport.gateway.onDeviceMessage('reports', reportsHandler(telemetry));
+  let baseUrl = '';
+  const detection = await startDetection(config, {
+    ...{ app, store, ledger, bus, clock, registry, identity, trust, transport, updates },
+    baseUrl: () => baseUrl,
+  });
   registerAssessmentRoutes(app, assessment, { maxArtifactBytes: config.maxArtifactBytes });
+  registerTufRoutes(app, updates.repo, updates.artifacts);
+  registerReleaseRoutes(app, updates.releases, registry, { maxArtifactBytes: config.maxArtifactBytes, now: () => clock.now() });
+  registerTufAdminRoutes(app, updates.tuf, updates.releases);
+  registerRolloutRoutes(app, updates.rollouts);
+  // Rollouts send `update` commands over the transport; devices answer on update-status.
+  updates.useOutbox(transport.gateway, () => `${baseUrl}/device/v1/tuf/`);
+  transport.gateway.onDeviceMessage('update-status', (m) => updates.handleStatusMessage(m.deviceId, m.payload));
+  // Soak timers, command retries and TUF re-signing before expiry; each turn is one cheap query when idle.
+  const updatesTimer = setInterval(() => {
+    updates.tick().catch((err: unknown) => logger.error({ err }, 'updates scheduler failed'));
+  }, 5_000);
+  updatesTimer.unref();
 
   const { generated } = await access.prepareBootstrap(config.bootstrapToken);
   let address: string;
   try {
     address = await app.listen({ host: config.host, port: config.port });
+    baseUrl = config.publicHost ? address.replace(/\/\/[^:/]+/, `//${config.publicHost}`) : address;
   } catch (err) {
     clearInterval(retireTimer);
+    clearInterval(updatesTimer);
     await transport.close();
+    await detection.stop();
     await store.close();
     throw err;
   }
@@ -175,7 +294,10 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
   return {
     app,
     url: address,
-    services: { store, ledger, access, ...deviceServices, registry, telemetry, assessment },
+    services: {
+      ...{ store, ledger, access, ...deviceServices, registry, telemetry, assessment, updates },
+      ...{ profiles: detection.profiles, detect: detection.detect, respond: detection.respond },
+    },
     bootstrapToken: generated,
     mqtt: transport.endpoint,
     caCertificate: ca.rootPem,
@@ -183,9 +305,13 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
       closing ??= (async () => {
         await app.close();
         clearInterval(retireTimer);
+        clearInterval(updatesTimer);
+        updates.close();
         await transport.close();
         // Reports already acknowledged-pending are committed before the database closes.
         await telemetry.flush();
+        // Alarms for the last reports are raised and the learned baselines written before the database closes.
+        await detection.stop();
         await bus.close();
         await store.close();
       })();

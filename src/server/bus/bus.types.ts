@@ -52,6 +52,17 @@ export interface BusEvents {
   'alarm.closed': { deviceId: string; profileId: string; behaviour: string };
   'device.quarantined': { deviceId: string; reason: string };
   'device.quarantine.released': { deviceId: string };
+  // Secure updates (updates/). The advisory says what a release fixes, for operators' notifications.
+  'release.created': {
+    releaseId: string;
+    productId: string;
+    version: string;
+    advisory: { cves: string[]; severity: 'none' | 'low' | 'medium' | 'high' | 'critical' };
+    /** E.g. the product is past its support period. */
+    warnings: string[];
+  };
+  /** A rollout started, advanced a phase, paused, resumed, aborted itself, finished or was cancelled. */
+  'rollout.changed': { rolloutId: string; releaseId: string; status: string; phase: number; reason: string | null };
 }
 
 export type BusTopic = keyof BusEvents;

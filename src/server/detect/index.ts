@@ -19,6 +19,12 @@ export { MITIGATION_KINDS, SEVERITIES } from './model.ts';
 export { profileCovers } from './profile-rules.ts';
 export type { NewProfile, ProfilePatch } from './profile-service.ts';
 export { ProfileService } from './profile-service.ts';
+export {
+  recommendedBehaviours,
+  recommendedProfile,
+  SCENARIO_BEHAVIOURS,
+  staticOnlyBehaviours,
+} from './recommended-profile.ts';
 export { reportToDatapoint } from './report-metrics.ts';
 export { behaviourSchema, registerDetectRoutes } from './routes.ts';
 export type { DetectDeps, DetectOptions } from './service.ts';

@@ -2,11 +2,12 @@ import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { FleetwardError } from '../../protocol/errors.ts';
 import type { AccessErrorCode } from '../access/index.ts';
+import type { AssessmentErrorCode } from '../assessment/index.ts';
 import type { DetectErrorCode } from '../detect/index.ts';
 import type { IdentityErrorCode } from '../identity/index.ts';
-import type { AssessmentErrorCode } from '../assessment/index.ts';
 import type { RegistryErrorCode } from '../registry/index.ts';
 import type { RespondErrorCode } from '../respond/index.ts';
+import type { UpdatesErrorCode } from '../updates/index.ts';
 
 /** Every coded error the API can return. Adding a code to a module's union without a row here fails type-checking. */
 export type ApiErrorCode =
@@ -16,6 +17,7 @@ export type ApiErrorCode =
   | AssessmentErrorCode
   | DetectErrorCode
   | RespondErrorCode
+  | UpdatesErrorCode
   | 'VALIDATION_FAILED'
   | 'INVALID_JSON'
   | 'BODY_TOO_LARGE'
@@ -67,6 +69,33 @@ const TABLE: Record<ApiErrorCode, { status: number; title: string }> = {
   NOT_FOUND: { status: 404, title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  TUF_NOT_INITIALIZED: { status: 503, title: 'TUF repository not initialized' },
+  TUF_FILE_NOT_FOUND: { status: 404, title: 'TUF file not found' },
+  TUF_KEY_OFFLINE: { status: 409, title: 'Key is offline' },
+  TUF_KEY_INVALID: { status: 400, title: 'Key invalid' },
+  TUF_KEY_FILE_INVALID: { status: 400, title: 'Key file invalid' },
+  TUF_PASSPHRASE_WRONG: { status: 400, title: 'Passphrase wrong' },
+  TUF_METADATA_INVALID: { status: 400, title: 'TUF metadata invalid' },
+  TUF_SIGNATURE_THRESHOLD: { status: 409, title: 'Signature threshold not met' },
+  TUF_VERSION_NOT_NEWER: { status: 409, title: 'Metadata version not newer' },
+  TUF_DRAFT_NOT_FOUND: { status: 404, title: 'No draft awaits signatures' },
+  TUF_ROLE_UNKNOWN: { status: 404, title: 'TUF role unknown' },
+  TUF_ROLE_NAME_RESERVED: { status: 409, title: 'TUF role name reserved' },
+  TUF_DELEGATION_EXISTS: { status: 409, title: 'Delegation exists' },
+  TUF_DELEGATION_MISSING: { status: 409, title: 'Delegation missing' },
+  TUF_TARGET_OUTSIDE_DELEGATION: { status: 409, title: 'Target outside delegation' },
+  ARTIFACT_NOT_FOUND: { status: 404, title: 'Artifact not found' },
+  UPLOAD_TOO_LARGE: { status: 413, title: 'Upload too large' },
+  UPLOAD_EMPTY: { status: 400, title: 'Upload empty' },
+  RELEASE_NOT_FOUND: { status: 404, title: 'Release not found' },
+  RELEASE_EXISTS: { status: 409, title: 'Release exists' },
+  RELEASE_SECURITY_VERSION_NOT_INCREASING: { status: 409, title: 'Security version not increasing' },
+  RELEASE_NOT_PUBLISHED: { status: 409, title: 'Release not published' },
+  RELEASE_GATE_FAILED: { status: 409, title: 'Release gate failed' },
+  ROLLOUT_NOT_FOUND: { status: 404, title: 'Rollout not found' },
+  ROLLOUT_STATE_CONFLICT: { status: 409, title: 'Rollout state conflict' },
+  ROLLOUT_NO_DEVICES: { status: 409, title: 'No devices match the rollout' },
+  ROLLOUT_INVALID: { status: 400, title: 'Rollout invalid' },
   PROFILE_NOT_FOUND: { status: 404, title: 'Security profile not found' },
   PROFILE_EXISTS: { status: 409, title: 'Security profile exists' },
   PROFILE_INVALID: { status: 400, title: 'Security profile invalid' },
