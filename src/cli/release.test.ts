@@ -171,5 +171,5 @@ test('cli: offline signing — keys generate, delegate, export-unsigned, sign, i
   r = await fleetward(['release', 'list', '--product', 'gw', '--json'], env);
   assert.equal(JSON.parse(r.stdout)[0].state, 'published');
   r = await fleetward(['tuf', 'status'], env);
-  assert.match(r.stdout, /^gw\s+1\s.*false$/m, "the product role is signed offline, nothing pending");
+  assert.match(r.stdout, /^gw\s+1\s.*false$/m, 'the product role is signed offline, nothing pending');
 });

@@ -310,7 +310,7 @@ export class RolloutService {
   async #advance(id: string): Promise<void> {
     const sendTo = await this.#locked(id, async () => {
       const r = await db.findRollout(this.#d.store.db, id);
-      if (!r || r.status !== 'running') return null;
+      if (r?.status !== 'running') return null;
       const devices = await db.listRolloutDevices(this.#d.store.db, id);
       const reason = abortReason(r, devices);
       if (reason) return this.#abort(r, devices, reason);
