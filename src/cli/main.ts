@@ -15,6 +15,7 @@ import { operatorNoun } from './operator.ts';
 import { productNoun } from './product.ts';
 import { profileNoun } from './profile.ts';
 import { runServe } from './serve.ts';
+import { runSimulate } from './simulate.ts';
 import { tokenNoun } from './token.ts';
 
 const NOUNS: CliNoun[] = [
@@ -55,6 +56,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return noun ? EXIT.OK : EXIT.USAGE;
     }
     if (noun === 'serve') return await runServe(rest.slice(1), ctx);
+    if (noun === 'simulate') return await runSimulate(rest.slice(1), ctx);
     const n = NOUNS.find((x) => x.name === noun);
     if (!n) return usageError(io, `unknown command '${noun}'; see 'fleetward help'`);
     const v = verb ? n.verbs[verb] : undefined;
@@ -140,6 +142,7 @@ function help(): string {
     'Global options: --server URL (FLEETWARD_URL), --token TOKEN (FLEETWARD_TOKEN); --json on every command.',
     '',
     `  ${'serve'.padEnd(14)}run the platform (see fleetward serve --help)`,
+    `  ${'simulate'.padEnd(14)}a virtual fleet with labelled attacks (see fleetward simulate --help)`,
     ...NOUNS.map((n) => `  ${n.name.padEnd(14)}${n.summary}`),
     '',
     "Run 'fleetward <command> help' for its verbs.",
