@@ -222,6 +222,14 @@ export class Agent {
     if (result.type === 'rotate-credentials' && result.status === 'ok') await link.close();
   }
 
+  /**
+   * Publishes an update-status message (agent/update reports every state). Best effort: a state
+   * reported while offline is lost, the final one is repeated by the updater's recovery on restart.
+   */
+  publishUpdateStatus(json: string): void {
+    this.#link?.publishQuiet(deviceTopic(this.deviceId, 'update-status'), json);
+  }
+
   /** Stops both loops, closes the link and leaves the queue durable on disk. */
   async stop(): Promise<void> {
     this.#stopped = true;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defaultActions } from '../agent/actions.ts';
 import { Agent, type AgentLog } from '../agent/agent.ts';
 import { DEFAULT_BACKOFF } from '../agent/backoff.ts';
@@ -6,6 +7,7 @@ import { REAL_PROC } from '../agent/collect/proc-files.ts';
 import { readBootId } from '../agent/collect/system.ts';
 import { writeRebootMarker } from '../agent/resets.ts';
 import { detectFirmware, parseInterval, resolveEndpoints } from '../agent/run-config.ts';
+import { commandHealthCheck, hasTrustedRoot, pinTrustedRoot, Updater, updateAction } from '../agent/update/index.ts';
 import { systemClock } from '../protocol/clock.ts';
 import { isFleetwardError } from '../protocol/errors.ts';
 import { RESET_REASONS, type ResetReason } from '../protocol/report.ts';
@@ -26,7 +28,7 @@ export const agentRunVerb = defineVerb({
   summary:
     'report this device every interval over mTLS MQTT (queue on disk while offline); --broker and --server are remembered in DIR',
   usage:
-    '--dir DIR [--broker HOST:PORT] [--interval SEC] [--auth-log FILE] [--firmware VERSION] [--proc DIR] [--reconnect-max SEC]',
+    '--dir DIR [--broker HOST:PORT] [--interval SEC] [--auth-log FILE] [--firmware VERSION] [--proc DIR] [--reconnect-max SEC] [--health-check PROGRAM]',
   options: {
     dir: { type: 'string' },
     broker: { type: 'string' },
@@ -35,6 +37,7 @@ export const agentRunVerb = defineVerb({
     firmware: { type: 'string' },
     proc: { type: 'string' },
     'reconnect-max': { type: 'string' },
+    'health-check': { type: 'string' },
   },
   run: async ({ values }, ctx) => {
     if (!values.dir) throw usage('--dir DIR is required (the directory agent enroll wrote)');
@@ -43,6 +46,15 @@ export const agentRunVerb = defineVerb({
     let agent: Agent;
     try {
       const endpoints = await resolveEndpoints(values.dir, { broker: values.broker, server: serverFlag(ctx) });
+      // Updates (agent/update): TUF-verified, A/B slots under DIR/update, states on update-status.
+      const updateDir = join(values.dir, 'update');
+      await pinRootOnFirstContact(updateDir, endpoints.server ?? DEFAULT_SERVER, jsonLog(ctx));
+      const updater = new Updater({
+        dir: updateDir,
+        report: (s) => agent.publishUpdateStatus(JSON.stringify(s)),
+        healthCheck: commandHealthCheck(values['health-check'] ? [values['health-check']] : []),
+        now: () => systemClock.now(),
+      });
       agent = new Agent({
         dir: values.dir,
         intervalMs: parseInterval(values.interval),
@@ -57,9 +69,16 @@ export const agentRunVerb = defineVerb({
         publishTimeoutMs: 30_000,
         connectTimeoutMs: 15_000,
         log: jsonLog(ctx),
-        actions: defaultActions(values.dir, endpoints.server ?? DEFAULT_SERVER, () => systemClock.now()),
+        actions: defaultActions(
+          values.dir,
+          endpoints.server ?? DEFAULT_SERVER,
+          () => systemClock.now(),
+          updateAction(updater),
+        ),
       });
       await agent.start();
+      // An update interrupted by a restart is finished (health check) or undone now.
+      await updater.recover();
     } catch (err) {
       if (isFleetwardError(err, 'AGENT_CONFIG_INVALID', 'AGENT_IDENTITY_MISSING', 'AGENT_QUEUE_IO')) {
         ctx.err(`fleetward: ${err.message}`);
@@ -76,6 +95,20 @@ export const agentRunVerb = defineVerb({
     return EXIT.OK;
   },
 });
+
+/**
+ * Trust on first contact for the TUF root when enrollment pinned none: weaker than a root shipped in the
+ * image (documented); every later root must chain from this one. A failure is retried at the next start.
+ */
+async function pinRootOnFirstContact(dir: string, server: string, log: AgentLog): Promise<void> {
+  if (hasTrustedRoot(dir)) return;
+  try {
+    const res = await fetch(`${server}/device/v1/tuf/1.root.json`, { signal: AbortSignal.timeout(15_000) });
+    if (res.ok) await pinTrustedRoot(dir, Buffer.from(await res.arrayBuffer()));
+  } catch {
+    log('warn', 'no TUF root pinned yet; updates are refused until one is');
+  }
+}
 
 /** The CLI's default API address (main.ts): used for rotation when nothing else is known, never saved. */
 const DEFAULT_SERVER = 'http://127.0.0.1:8080';

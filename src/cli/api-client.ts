@@ -54,14 +54,18 @@ export class ApiClient {
         ? undefined
         : body instanceof Uint8Array
           ? (body as Uint8Array<ArrayBuffer>)
-          : JSON.stringify(body);
+          : // A file-backed Blob (fs.openAsBlob) is streamed by fetch, never read into memory whole.
+            body instanceof Blob
+            ? body
+            : JSON.stringify(body);
     let res: Response;
     try {
       res = await fetch(this.#base + path, {
         method,
         headers,
         body: payload,
-        signal: AbortSignal.timeout(30_000),
+        // Large artifact uploads get an hour; everything else answers within 30 s.
+        signal: AbortSignal.timeout(body instanceof Blob ? 3_600_000 : 30_000),
       });
     } catch (err) {
       throw new FleetwardError<CliErrorCode>('SERVER_UNREACHABLE', `cannot reach ${this.#base}`, { cause: err });

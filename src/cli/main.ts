@@ -9,14 +9,18 @@ import { emergencyNoun } from './emergency.ts';
 import { enrollTokenNoun } from './enroll-token.ts';
 import { EXIT, exitForStatus } from './exit-codes.ts';
 import { firmwareNoun, vulnsNoun } from './firmware.ts';
+import { keysNoun } from './keys.ts';
 import { ledgerNoun } from './ledger.ts';
 import { mitigateNoun } from './mitigate.ts';
 import { operatorNoun } from './operator.ts';
 import { productNoun } from './product.ts';
 import { profileNoun } from './profile.ts';
+import { releaseNoun } from './release.ts';
+import { rolloutNoun } from './rollout.ts';
 import { runServe } from './serve.ts';
 import { runSimulate } from './simulate.ts';
 import { tokenNoun } from './token.ts';
+import { tufNoun } from './tuf.ts';
 
 const NOUNS: CliNoun[] = [
   productNoun,
@@ -29,6 +33,10 @@ const NOUNS: CliNoun[] = [
   ledgerNoun,
   firmwareNoun,
   vulnsNoun,
+  releaseNoun,
+  rolloutNoun,
+  keysNoun,
+  tufNoun,
   profileNoun,
   alarmsNoun,
   mitigateNoun,
