@@ -8,7 +8,7 @@ import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import type { Report } from '../protocol/report.ts';
-import type { ServeConfig } from '../server/config.ts';
+import { parseServeConfig } from '../server/config.ts';
 import { type RunningServer, startServer } from '../server/main.ts';
 import { enrollTestDevice, eventually } from '../server/testing/mqtt-clients.ts';
 import { startTestServer } from '../server/testing/test-server.ts';
@@ -97,26 +97,10 @@ test('done when: the server stops for a while and restarts on the same data and 
   const queueDir = join(device.dir, 'queue');
   const queued = () => readdirSync(queueDir).filter((f) => f.endsWith('.rep'));
   await eventually(() => queued().length >= 2, 30_000);
-  const config: ServeConfig = {
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: first.dataDir,
-    databaseUrl: '',
-    logLevel: 'silent',
-    bodyLimit: 64 * 1024,
-    bootstrapToken: undefined,
-    tokenTtlDays: 30,
-    mqttHost: '127.0.0.1',
-    mqttPort: brokerPort,
-    mqttMaxPacketBytes: 64 * 1024,
-    tls: false,
-    publicHost: undefined,
-    masterKey: undefined,
-    broker: 'builtin',
-    externalBrokerUrl: '',
-    deviceCertDays: 365,
-    maxArtifactBytes: 8 * 1024 * 1024,
-  };
+  const config = parseServeConfig(
+    ['--data', first.dataDir, '--port', '0', '--mqtt-port', String(brokerPort), '--log-level', 'silent'],
+    {},
+  );
   const second = await startServer(config, { logger: pino({ level: 'silent' }) });
   t.after(() => second.close());
   await eventually(() => queued().length === 0, 30_000).catch((e) => {
