@@ -47,6 +47,8 @@ export class BuiltinBroker implements DeviceGateway {
   readonly #handlers = new Map<DeviceChannel, DeviceMessageHandler>();
   readonly #sessions = new WeakMap<Client, Session>();
   readonly #sockets = new Set<TLSSocket>();
+  /** Live sessions per device: a takeover briefly has two, and the status cache must outlive the older. */
+  readonly #liveSessions = new Map<string, number>();
   readonly #unsubscribe: Array<() => void> = [];
   #broker!: Aedes;
   #server!: Server;
@@ -191,6 +193,7 @@ export class BuiltinBroker implements DeviceGateway {
         void this.#d.bus.publish('device.connection.duplicate', { deviceId: device.id, source, previousSource });
       }
       this.#sessions.set(client, { deviceId: device.id, serial, source });
+      this.#liveSessions.set(device.id, (this.#liveSessions.get(device.id) ?? 0) + 1);
       this.#cache.set(device.id, device.status);
       done(null, true);
     } catch (err) {
@@ -264,7 +267,12 @@ export class BuiltinBroker implements DeviceGateway {
     const s = this.#sessions.get(client);
     if (!s) return;
     this.#d.counters.disconnect(s.deviceId, s.source);
-    if (!this.#clients()[s.deviceId]) this.#cache.forget(s.deviceId);
+    const left = (this.#liveSessions.get(s.deviceId) ?? 1) - 1;
+    if (left > 0) this.#liveSessions.set(s.deviceId, left);
+    else {
+      this.#liveSessions.delete(s.deviceId);
+      this.#cache.forget(s.deviceId);
+    }
     void this.#d.bus.publish('device.disconnected', { deviceId: s.deviceId, source: s.source });
   }
 

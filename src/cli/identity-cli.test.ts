@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { mosquittoPub } from '../server/testing/mqtt-clients.ts';
+import { startTestServer } from '../server/testing/test-server.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/fleetward.ts', import.meta.url));
+const run = promisify(execFile);
+
+async function fleetward(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('cli: enroll-token create, agent enroll leaves key.pem cert.pem ca.pem, the device connects, device revoke', async (t) => {
+  const server = await startTestServer(t);
+  const env = { FLEETWARD_URL: server.url, FLEETWARD_TOKEN: server.adminToken };
+  const p = await fleetward(
+    [
+      'product',
+      'create',
+      'lock',
+      '--name',
+      'Lock',
+      '--model',
+      'L1',
+      '--manufacturer',
+      'Acme',
+      '--support-end',
+      '2031-01-01',
+    ],
+    env,
+  );
+  assert.equal(p.code, 0, p.stderr);
+  const created = await fleetward(['enroll-token', 'create', '--product', 'lock', '--count', '2', '--json'], env);
+  assert.equal(created.code, 0, created.stderr);
+  const tokens = JSON.parse(created.stdout) as Array<{ token: string }>;
+  assert.equal(tokens.length, 2);
+  const out = mkdtempSync(join(tmpdir(), 'fleetward-agent-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  // On the device: only the server URL, the token and a directory.
+  const enrolled = await fleetward([
+    'agent',
+    'enroll',
+    '--server',
+    server.url,
+    '--token',
+    tokens[0]!.token,
+    '--out',
+    out,
+    '--id',
+    'lock-0001',
+    '--json',
+  ]);
+  assert.equal(enrolled.code, 0, enrolled.stderr);
+  for (const f of ['key.pem', 'cert.pem', 'ca.pem']) assert.ok(existsSync(join(out, f)), f);
+  assert.deepEqual(JSON.parse(enrolled.stdout).mqtt, server.mqtt);
+  const files = {
+    deviceId: 'lock-0001',
+    dir: out,
+    key: join(out, 'key.pem'),
+    cert: join(out, 'cert.pem'),
+    ca: join(out, 'ca.pem'),
+  };
+  assert.equal((await mosquittoPub(files, server.mqtt.port, 'devices/lock-0001/events', 'hi')).code, 0);
+  const reused = await fleetward([
+    'agent',
+    'enroll',
+    '--server',
+    server.url,
+    '--token',
+    tokens[0]!.token,
+    '--out',
+    out,
+    '--id',
+    'x2',
+  ]);
+  assert.equal(reused.code, 1);
+  assert.match(reused.stderr, /already used/);
+  const list = await fleetward(['enroll-token', 'list', '--product', 'lock', '--json'], env);
+  assert.equal(JSON.parse(list.stdout).filter((x: { usedBy: string | null }) => x.usedBy === 'lock-0001').length, 1);
+  assert.doesNotMatch(list.stdout, /fwe_/, 'listing never shows secrets');
+  const certs = await fleetward(['device', 'certificates', 'lock-0001', '--json'], env);
+  assert.equal(JSON.parse(certs.stdout)[0].status, 'active');
+  const revoked = await fleetward(['device', 'revoke', 'lock-0001', '--reason', 'lost'], env);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assert.notEqual((await mosquittoPub(files, server.mqtt.port, 'devices/lock-0001/events', 'hi')).code, 0);
+  const ca = await fleetward(['ca', 'show', '--pem'], env);
+  assert.equal(ca.stdout.trim(), server.caCertificate.trim());
+});
