@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import { parseServeConfig } from '../server/config.ts';
 import { type RunningServer, startServer } from '../server/main.ts';
 import { enrollTestDevice, eventually } from '../server/testing/mqtt-clients.ts';
 import { startTestServer } from '../server/testing/test-server.ts';
+import { runCli } from './main.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/fleetward.ts', import.meta.url));
 
@@ -116,4 +118,19 @@ test('done when: the server stops for a while and restarts on the same data and 
   assert.ok(lastSeq >= 3, `reports made: ${lastSeq}`);
   assert.deepEqual(stored, expected, 'every report the agent made is stored exactly once');
   assert.ok(log.some((l) => l.includes('"disconnected"')) && log.filter((l) => l.includes('"connected"')).length >= 2);
+});
+
+test('fleetward agent run: bad flags are usage errors (2), a directory without an identity is exit 9', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fw-agent-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const err: string[] = [];
+  const io = { out: () => {}, err: (s: string) => err.push(s), env: {} };
+  assert.equal(await runCli(['agent', 'run'], io), 2);
+  assert.equal(await runCli(['agent', 'run', '--dir', dir, '--reconnect-max', '0'], io), 2);
+  assert.equal(await runCli(['agent', 'run', '--dir', dir, '--broker', '127.0.0.1:1', '--interval', '2'], io), 9);
+  assert.match(err.at(-1)!, /--interval must be whole seconds from 5/);
+  assert.equal(await runCli(['agent', 'run', '--dir', dir, '--broker', '127.0.0.1:1'], io), 9);
+  assert.match(err.at(-1)!, /no enrolled identity/);
+  assert.equal(await runCli(['agent', 'reboot-marker', '--dir', dir, '--reason', 'gremlins'], io), 2);
+  assert.equal(await runCli(['agent', 'reboot-marker', '--dir', dir, '--reason', 'firmware-update'], io), 0);
 });

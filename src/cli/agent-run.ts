@@ -45,6 +45,7 @@ export const agentRunVerb = defineVerb({
     if (!Number.isInteger(capS) || capS < 1 || capS > 3600) throw usage('--reconnect-max must be 1 to 3600 seconds');
     let agent: Agent;
     try {
+      const intervalMs = parseInterval(values.interval);
       const endpoints = await resolveEndpoints(values.dir, { broker: values.broker, server: serverFlag(ctx) });
       // Updates (agent/update): TUF-verified, A/B slots under DIR/update, states on update-status.
       const updateDir = join(values.dir, 'update');
@@ -57,7 +58,7 @@ export const agentRunVerb = defineVerb({
       });
       agent = new Agent({
         dir: values.dir,
-        intervalMs: parseInterval(values.interval),
+        intervalMs,
         broker: endpoints.broker,
         proc: values.proc ? { root: values.proc } : REAL_PROC,
         authLog: values['auth-log'] ?? null,

@@ -46,6 +46,8 @@ export interface TelemetryStats {
     rejected: number;
     batches: number;
     largestBatch: number;
+    /** Transactions the database refused (outage, a poisoned row); the reports were retried or refused. */
+    storeFailures: number;
   };
   /** Devices that sent malformed reports, most first (top 100). */
   malformed: MalformedCount[];

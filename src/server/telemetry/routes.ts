@@ -30,6 +30,7 @@ const statsSchema = z.object({
     rejected: z.number().int(),
     batches: z.number().int(),
     largestBatch: z.number().int(),
+    storeFailures: z.number().int(),
   }),
   malformed: z.array(
     z.object({ deviceId: z.string(), count: z.number().int(), lastCode: z.string(), lastAt: epochMs }),

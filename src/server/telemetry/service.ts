@@ -36,7 +36,7 @@ export class TelemetryService {
   readonly #opts: IngestOptions;
   readonly #batcher: Batcher<Item, IngestOutcome | FleetwardError>;
   readonly #seenWritten = new Map<string, number>();
-  readonly #counts = { stored: 0, duplicates: 0, rejected: 0, batches: 0, largestBatch: 0 };
+  readonly #counts = { stored: 0, duplicates: 0, rejected: 0, batches: 0, largestBatch: 0, storeFailures: 0 };
 
   constructor(store: Store, bus: Bus, registry: RegistryService, _clock: Clock, options: Partial<IngestOptions> = {}) {
     this.#store = store;
@@ -87,6 +87,7 @@ export class TelemetryService {
       });
     } catch (err) {
       for (const s of seen) this.#seenWritten.delete(s.deviceId);
+      this.#counts.storeFailures++;
       // Isolate: one report the database refuses must not take the others of its batch down with it.
       if (items.length > 1) return this.#commitEach(items);
       return [
