@@ -24,6 +24,14 @@ export function recommendedBehaviours(): Behaviour[] {
     },
     {
       ...c,
+      name: 'new-destination',
+      kind: 'new-value',
+      metric: 'destinations',
+      learningMs: 6 * HOUR,
+      severity: 'high',
+    },
+    {
+      ...c,
       name: 'outbound-burst',
       kind: 'baseline',
       metric: 'bytes-out',
@@ -83,12 +91,22 @@ export function recommendedBehaviours(): Behaviour[] {
 
 /** Which behaviour should catch which simulator scenario (the end-to-end test and bench check this). */
 export const SCENARIO_BEHAVIOURS: Record<string, readonly string[]> = {
-  'botnet-ddos': ['outbound-burst', 'outbound-vs-fleet', 'fan-out'],
+  'botnet-ddos': ['outbound-burst', 'outbound-vs-fleet', 'fan-out', 'new-destination'],
   'port-open': ['new-listening-port'],
-  exfiltration: ['outbound-burst', 'outbound-vs-fleet'],
+  exfiltration: ['outbound-burst', 'outbound-vs-fleet', 'new-destination'],
   'reset-storm': ['reset-storm', 'silent'],
   'brute-force': ['auth-failures'],
-  scanner: ['fan-out'],
+  scanner: ['fan-out', 'new-destination'],
+};
+
+/** The same for the static-only comparison detector. */
+export const STATIC_SCENARIO_BEHAVIOURS: Record<string, readonly string[]> = {
+  'botnet-ddos': ['bytes-out', 'connections'],
+  'port-open': ['listening-ports'],
+  exfiltration: ['bytes-out'],
+  'reset-storm': ['reset-storm'],
+  'brute-force': ['auth-failures'],
+  scanner: ['connections'],
 };
 
 export function recommendedProfile(
@@ -109,13 +127,16 @@ export function recommendedProfile(
   };
 }
 
-/** The comparison detector of the bench: static thresholds only (what a rules-only product offers). */
+/**
+ * The comparison detector of the bench: static thresholds only (what a rules-only product offers), one
+ * fleet-wide value per metric set just above the busiest healthy device (a camera at its peak hour).
+ */
 export function staticOnlyBehaviours(): Behaviour[] {
   const c = { toAlarm: 2, toClear: 3, severity: 'medium' as const };
   return [
-    { ...c, name: 'bytes-out', kind: 'static', metric: 'bytes-out', op: 'gt', value: 2_000_000 },
-    { ...c, name: 'connections', kind: 'static', metric: 'connections', op: 'gt', value: 100 },
-    { ...c, name: 'listening-ports', kind: 'static', metric: 'listening-port-count', op: 'gt', value: 4 },
+    { ...c, name: 'bytes-out', kind: 'static', metric: 'bytes-out', op: 'gt', value: 8_000_000 },
+    { ...c, name: 'connections', kind: 'static', metric: 'connections', op: 'gt', value: 50 },
+    { ...c, name: 'listening-ports', kind: 'static', metric: 'listening-port-count', op: 'gt', value: 2 },
     { ...c, name: 'auth-failures', kind: 'static', metric: 'auth-failures', op: 'gt', value: 5 },
     { ...c, name: 'reset-storm', kind: 'static', metric: 'unexpected-resets', op: 'gte', value: 0.5 },
   ];

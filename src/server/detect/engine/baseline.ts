@@ -134,5 +134,5 @@ export function confidenceAtLeast(have: Confidence, want: Confidence): boolean {
  */
 export function deviationLimit(sensitivity: 'low' | 'medium' | 'high', confidence: Confidence): number {
   const k = sensitivity === 'high' ? 4 : sensitivity === 'medium' ? 6 : 9;
-  return confidence === 'low' ? k * 1.5 : k;
+  return confidence === 'low' ? k * 2 : k;
 }
