@@ -196,6 +196,27 @@ export class CertificateAuthority {
     return { certPem: [issued.pem, ...this.chainPems].join('\n'), keyPem };
   }
 
+  /**
+   * A client certificate for one of our own services (the external-broker service client). `cn` is
+   * chosen outside DEVICE_ID_RE (it contains ':') so no device can ever be issued the same name.
+   */
+  async issueServiceClient(cn: string, now: number, validityDays = 90): Promise<{ certPem: string; keyPem: string }> {
+    const keys = await generateEcKeys();
+    const issued = await this.#issue({
+      subject: `CN=${cn}`,
+      publicKey: keys.publicKey,
+      now,
+      validityMs: validityDays * DAY_MS,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      ],
+    });
+    const keyPem = toPem(await exportPkcs8(keys.privateKey), 'PRIVATE KEY');
+    return { certPem: [issued.pem, ...this.chainPems].join('\n'), keyPem };
+  }
+
   /** The CRL of the issuing CA (RFC 5280 5), valid for `validDays`. */
   async buildCrl(
     entries: Array<{ serial: string; revokedAt: number }>,

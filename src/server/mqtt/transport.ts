@@ -46,6 +46,7 @@ export async function startDeviceTransport(config: TransportConfig, deps: Transp
   const serverCert = await deps.ca.issueServer(config.serverHosts, deps.clock.now());
   if (config.broker === 'external') {
     const ext = await ExternalBroker.start({ ...deps, counters, serverCert, config });
+    deps.logger.info({ config: ext.configPath }, 'external broker mode: start Mosquitto with this configuration');
     return { gateway: ext, endpoint: ext.endpoint, counters, close: () => ext.close() };
   }
   const broker = await BuiltinBroker.start({
