@@ -38,6 +38,8 @@ export interface ServeConfig {
   maxArtifactBytes: number;
   /** HMAC-SHA256 key for webhook notifications (detection); unset: the notify mitigation fails. */
   webhookSecret?: string | undefined;
+  /** Judge reports at the device's clock, not the server's (simulated fleets running faster than real time only). */
+  detectDeviceTime?: boolean | undefined;
 }
 
 /** Every setting: flag, environment variable, default, meaning. `serve --help` and the README print this table. */
@@ -61,6 +63,7 @@ export const SERVE_SETTINGS = [
   ['--max-artifact-bytes', 'FLEETWARD_MAX_ARTIFACT_BYTES', '536870912', 'largest firmware upload in bytes'],
   ['', 'FLEETWARD_BOOTSTRAP_TOKEN', '(generated, printed once)', 'preset bootstrap token for automation'],
   ['', 'FLEETWARD_WEBHOOK_SECRET', '(none: notify fails)', 'HMAC-SHA256 key signing alarm webhooks'],
+  ['', 'FLEETWARD_DETECT_DEVICE_TIME', 'off', 'detection on device time: only for simulated fleets'],
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -105,6 +108,7 @@ export function parseServeConfig(argv: string[], env: Record<string, string | un
     bootstrapToken: env.FLEETWARD_BOOTSTRAP_TOKEN || undefined,
     tokenTtlDays: int(pick(values['token-ttl-days'], 'FLEETWARD_TOKEN_TTL_DAYS', '90'), '--token-ttl-days', 1, 365),
     webhookSecret: env.FLEETWARD_WEBHOOK_SECRET || undefined,
+    detectDeviceTime: /^(1|true|on|yes)$/i.test(env.FLEETWARD_DETECT_DEVICE_TIME ?? ''),
     ...transportConfig(values, env),
     maxArtifactBytes: int(
       pick(values['max-artifact-bytes'], 'FLEETWARD_MAX_ARTIFACT_BYTES', '536870912'),

@@ -140,7 +140,10 @@ async function startDetection(
       return t ? { ...t, source: t.lastSource } : null;
     },
   };
-  const detect = new DetectService({ store, bus, clock, profiles, registry, cloud });
+  const detect = new DetectService(
+    { store, bus, clock, profiles, registry, cloud },
+    { deviceTime: config.detectDeviceTime === true },
+  );
   const latestRelease = async (productId: string) => {
     const { items } = await d.updates.releases.listReleases({ productId }, undefined, 1000);
     const published = items.filter((r) => r.state === 'published');

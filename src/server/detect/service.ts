@@ -50,6 +50,8 @@ export class DetectService {
   readonly #cloud: CloudMetrics;
   readonly #facts = new Map<string, { facts: DeviceFacts; profiles: SecurityProfile[] } | null>();
   #profiles: SecurityProfile[] = [];
+  /** Newest datapoint time seen: "now" for silence checks when judging on device time. */
+  #latestAt = 0;
   #chain: Promise<void> = Promise.resolve();
   #timers: NodeJS.Timeout[] = [];
   #unsubscribe: Array<() => void> = [];
@@ -117,7 +119,9 @@ export class DetectService {
   /** Silent-device check now; the timer calls it, tests call it after moving the clock. */
   tick(): Promise<void> {
     return this.#serial(async () => {
-      const signals = this.#detector.tick(this.#deps.clock.now(), (id) => this.#facts.get(id)?.profiles);
+      // On device time (simulations) silence is measured against the fleet's own newest report.
+      const now = this.#options.deviceTime ? this.#latestAt : this.#deps.clock.now();
+      const signals = this.#detector.tick(now, (id) => this.#facts.get(id)?.profiles);
       await this.#publish(signals);
     });
   }
@@ -151,6 +155,7 @@ export class DetectService {
     const entry = await this.#factsOf(dp.deviceId);
     if (!entry) return;
     this.#cloud.enrich(dp);
+    this.#latestAt = Math.max(this.#latestAt, dp.at);
     await this.#publish(this.#detector.observe(entry.profiles, dp));
   }
 
