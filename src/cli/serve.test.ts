@@ -13,7 +13,8 @@ const BIN = fileURLToPath(new URL('../../bin/fleetward.ts', import.meta.url));
 
 /** Starts the real `fleetward serve` and resolves once it logs its address. */
 async function serve(t: TestContext, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+  // --mqtt-port 0 too: tests run in parallel and never bind fixed ports (the broker's default is 8883).
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--mqtt-port', '0', ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,6 +9,7 @@ import { ManualClock } from '../../protocol/clock.ts';
 import { isFleetwardError } from '../../protocol/errors.ts';
 import { opensslKeyAndCsr } from '../testing/device-keys.ts';
 import { startTestServer, type TestServer } from '../testing/test-server.ts';
+import { forEachDialect } from '../testing/test-stores.ts';
 
 const product = { id: 'lock', name: 'Smart Lock', model: 'SL-1', manufacturer: 'Acme', supportEnd: '2030-12-31' };
 
@@ -139,4 +140,24 @@ test('enroll: the CRL is served to anyone, PEM or DER', async (t) => {
   const der = await fetch(`${server.url}/device/v1/crl?format=der`);
   assert.equal(der.headers.get('content-type'), 'application/pkix-crl');
   assert.equal(new Uint8Array(await der.arrayBuffer())[0], 0x30);
+});
+
+test('identity storage on both dialects: tokens, certificates, revocation, CRL entries', async (t) => {
+  await forEachDialect(t, async (t, dialect) => {
+    const server = await startTestServer(t, { dialect });
+    const token = server.adminToken;
+    await server.call('POST', '/api/v1/products', { token, body: product });
+    const [tok] = await tokens(server, { productId: 'lock' });
+    await enrollDevice({ server: server.url, token: tok!, deviceId: 'pg-1', outDir: outDir(t) });
+    const listed = await server.call('GET', '/api/v1/enrollment-tokens?product=lock', { token });
+    assert.equal(listed.body.items[0].usedBy, 'pg-1');
+    const revoked = await server.call('POST', '/api/v1/devices/pg-1/certificates/revoke', { token, body: {} });
+    assert.equal(revoked.body.revoked.length, 1);
+    const certs = await server.call('GET', '/api/v1/devices/pg-1/certificates', { token });
+    assert.equal(certs.body.items[0].status, 'revoked');
+    assert.equal(certs.body.items[0].revokeReason, 'revoked by operator');
+    const crl = await server.services.identity.crl();
+    assert.ok(crl.der.length > 100, 'the CRL now has an entry');
+    assert.equal((await server.call('GET', '/api/v1/ledger/verify', { token })).body.ok, true);
+  });
 });

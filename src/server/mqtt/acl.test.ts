@@ -60,6 +60,9 @@ test('acl: publishing or subscribing on another device’s topic is refused and 
   assert.equal(c.bySource['127.0.0.1']!.authzFailures, 5);
   await eventually(() => refused.length === 5);
   assert.ok(refused.every((r) => r.startsWith('lock-0001:')));
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(metrics, /fleetward_mqtt_refusals_total\{reason="acl-foreign-topic"\} 3/);
+  assert.match(metrics, /fleetward_mqtt_messages_total\{channel="events"\} 1/);
   await bystander.publishAsync('devices/lock-0002/events', 'fine', { qos: 1 });
   assert.ok(bystander.connected, 'the other device was not disturbed');
   assert.equal(server.services.deviceTraffic.get('lock-0002')!.authzFailures, 0);
