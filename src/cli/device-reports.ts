@@ -42,6 +42,7 @@ export function parseSince(text: string, now: number): number {
 
 const forTable = (r: StoredReport) => ({
   received: isoTime(r.receivedAt),
+  deviceTime: isoTime(r.deviceTime),
   seq: r.report.seq,
   firmware: r.report.firmware,
   bytesIn: r.report.traffic.bytesIn,
