@@ -19,6 +19,7 @@ interface StoredReport {
 
 const COLUMNS = [
   'received',
+  'deviceTime',
   'seq',
   'firmware',
   'bytesIn',
