@@ -15,7 +15,11 @@ export async function up(db: AnyDb, _dialect: SqlDialect): Promise<void> {
     .addColumn('used_at', 'bigint')
     .addColumn('used_by', 'text')
     .execute();
-  await db.schema.createIndex('enrollment_tokens_product').on('enrollment_tokens').columns(['product_id', 'id']).execute();
+  await db.schema
+    .createIndex('enrollment_tokens_product')
+    .on('enrollment_tokens')
+    .columns(['product_id', 'id'])
+    .execute();
 
   // No foreign key to devices: a certificate's record (and its revocation) must outlive the device row.
   await db.schema
