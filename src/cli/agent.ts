@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { enrollDevice } from '../agent/enroll.ts';
+import { ENDPOINTS_FILE } from '../agent/run-config.ts';
+import { writeFileDurable } from '../agent/state-file.ts';
 import { agentRebootMarkerVerb, agentRunVerb } from './agent-run.ts';
 import type { CliNoun } from './cli.types.ts';
 import { printJson } from './output.ts';
@@ -25,7 +28,7 @@ export const agentNoun: CliNoun = {
     'reboot-marker': agentRebootMarkerVerb,
     enroll: defineVerb({
       summary:
-        'make a key on this device, enroll it with a token, write key.pem, cert.pem, ca.pem to DIR (--server, --token are the enrollment server and token)',
+        'make a key on this device, enroll it with a token, write key.pem, cert.pem, ca.pem and agent.json (broker, server) to DIR; then `agent run --dir DIR`',
       usage: '--server URL --token T --out DIR [--id ID] [--serial S] [--ca FILE] [--json]',
       options: {
         ...JSON_FLAG,
@@ -46,6 +49,9 @@ export const agentNoun: CliNoun = {
           outDir: values.out,
           caPem: values.ca ? readFileSync(values.ca, 'utf8') : undefined,
         });
+        // `agent run --dir DIR` then needs nothing else: the broker and server are remembered.
+        const endpoints = { broker: outcome.mqtt, server: api.baseUrl };
+        await writeFileDurable(join(values.out, ENDPOINTS_FILE), JSON.stringify(endpoints));
         if (values.json) printJson(ctx.out, outcome);
         else
           ctx.out(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -65,6 +65,11 @@ test('cli: enroll-token create, agent enroll leaves key.pem cert.pem ca.pem, the
   assert.equal(enrolled.code, 0, enrolled.stderr);
   for (const f of ['key.pem', 'cert.pem', 'ca.pem']) assert.ok(existsSync(join(out, f)), f);
   assert.deepEqual(JSON.parse(enrolled.stdout).mqtt, server.mqtt);
+  // `agent run --dir` needs nothing more: enroll remembered where to connect.
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'agent.json'), 'utf8')), {
+    broker: server.mqtt,
+    server: server.url,
+  });
   const files = {
     deviceId: 'lock-0001',
     dir: out,
