@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { DEVICE_ID_RE } from '../protocol/topics.ts';
 import { agentError } from './errors.ts';
+import { pinTrustedRoot } from './update/index.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -44,6 +45,8 @@ interface EnrollAnswer {
   chain: string[];
   caCertificate: string;
   mqtt: { host: string; port: number };
+  /** The TUF root.json to pin for updates; null when the server has no update repository. */
+  tufRoot?: string | null;
 }
 
 /**
@@ -77,6 +80,8 @@ export async function enrollDevice(opts: EnrollOptions): Promise<EnrollOutcome> 
   await writeAtomic(files.ca, answer.caCertificate, 0o644);
   await writeAtomic(files.key, x509.PemConverter.encode(keyDer, 'PRIVATE KEY'), 0o600);
   await writeAtomic(files.cert, [answer.certificate.trim(), ...answer.chain.map((c) => c.trim())].join('\n'), 0o644);
+  // The update trust anchor, pinned now over the channel that authenticated this enrollment.
+  if (answer.tufRoot) await pinTrustedRoot(opts.outDir, answer.tufRoot);
   return { deviceId: answer.deviceId, mqtt: answer.mqtt, files };
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { hasTrustedRoot } from '../agent/update/index.ts';
 import { mosquittoPub } from '../server/testing/mqtt-clients.ts';
 import { startTestServer } from '../server/testing/test-server.ts';
 
@@ -64,6 +65,7 @@ test('cli: enroll-token create, agent enroll leaves key.pem cert.pem ca.pem, the
   ]);
   assert.equal(enrolled.code, 0, enrolled.stderr);
   for (const f of ['key.pem', 'cert.pem', 'ca.pem']) assert.ok(existsSync(join(out, f)), f);
+  assert.ok(hasTrustedRoot(out), 'the TUF root is pinned at enrollment');
   assert.deepEqual(JSON.parse(enrolled.stdout).mqtt, server.mqtt);
   // `agent run --dir` needs nothing more: enroll remembered where to connect.
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'agent.json'), 'utf8')), {

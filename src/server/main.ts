@@ -101,6 +101,7 @@ async function startIdentityAndTransport(
     clock: Clock;
     logger: Logger;
     metrics: Registry;
+    tufRoot: () => Promise<string | null>;
   },
 ): Promise<DeviceTransport> {
   const transport = await startDeviceTransport({ ...config, serverHosts }, deps);
@@ -111,6 +112,7 @@ async function startIdentityAndTransport(
     // Brute force against enrollment tokens: 20 failures per source address per 10 minutes.
     enrollLimiter: new FailureLimiter(deps.clock, { max: 20, windowMs: 10 * 60_000 }),
     deviceEndpoint: () => transport.endpoint,
+    tufRoot: deps.tufRoot,
   });
   return transport;
 }
@@ -216,10 +218,14 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     clock,
     dataDir: config.dataDir,
     // TUF keys the server holds are sealed like the CA keys (identity's AES-256-GCM under the master key).
-    sealer: { seal: (purpose, data) => seal(masterKey, purpose, data), unseal: (purpose, text) => unseal(masterKey, purpose, text) },
+    sealer: {
+      seal: (purpose, data) => seal(masterKey, purpose, data),
+      unseal: (purpose, text) => unseal(masterKey, purpose, text),
+    },
     // The release gate scores an artifact with the firmware assessment (stored analysis or a new one).
     scorer: {
-      score: (path, a) => assessment.scoreArtifact(path, { name: a.name, sha256: a.sha256, size: a.length }, SYSTEM_ACTOR),
+      score: (path, a) =>
+        assessment.scoreArtifact(path, { name: a.name, sha256: a.sha256, size: a.length }, SYSTEM_ACTOR),
     },
   });
   await updates.initialize();
@@ -249,6 +255,7 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     clock,
     logger,
     metrics: metrics.registry,
+    tufRoot: () => updates.repo.metadataFile('root.json'),
   });
   const deviceServices = { identity, trust, gateway: transport.gateway, deviceTraffic: transport.counters, bus };
   // Rotated-out certificates are revoked when their grace period ends.
@@ -266,7 +273,10 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
   });
   registerAssessmentRoutes(app, assessment, { maxArtifactBytes: config.maxArtifactBytes });
   registerTufRoutes(app, updates.repo, updates.artifacts);
-  registerReleaseRoutes(app, updates.releases, registry, { maxArtifactBytes: config.maxArtifactBytes, now: () => clock.now() });
+  registerReleaseRoutes(app, updates.releases, registry, {
+    maxArtifactBytes: config.maxArtifactBytes,
+    now: () => clock.now(),
+  });
   registerTufAdminRoutes(app, updates.tuf, updates.releases);
   registerRolloutRoutes(app, updates.rollouts);
   // Rollouts send `update` commands over the transport; devices answer on update-status.

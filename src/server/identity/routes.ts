@@ -15,6 +15,11 @@ export interface IdentityRouteDeps {
   enrollLimiter: FailureLimiter;
   /** Where enrolled devices connect: the broker's address as devices see it. */
   deviceEndpoint: () => { host: string; port: number };
+  /**
+   * The current TUF root (JSON), handed over with the certificate so the device pins the update trust
+   * anchor at enrollment, over the channel that just authenticated it, not on first contact later.
+   */
+  tufRoot?: () => Promise<string | null>;
 }
 
 const tokenInfo = z.object({
@@ -80,6 +85,7 @@ function registerDeviceFacingRoutes(app: FleetwardApp, deps: IdentityRouteDeps):
             chain: z.array(z.string()),
             caCertificate: z.string().describe('the Fleetward root: pin it'),
             mqtt: z.object({ host: z.string(), port: z.number().int() }),
+            tufRoot: z.string().nullable().describe('the TUF root.json to pin for updates'),
           }),
         },
       },
@@ -88,7 +94,8 @@ function registerDeviceFacingRoutes(app: FleetwardApp, deps: IdentityRouteDeps):
       deps.enrollLimiter.check(req.ip);
       try {
         const result = await deps.identity.enroll(req.body, req.ip);
-        return reply.status(201).send({ ...result, mqtt: deps.deviceEndpoint() });
+        const tufRoot = (await deps.tufRoot?.()) ?? null;
+        return reply.status(201).send({ ...result, mqtt: deps.deviceEndpoint(), tufRoot });
       } catch (err) {
         if (isFleetwardError(err)) deps.enrollLimiter.fail(req.ip);
         throw err;
