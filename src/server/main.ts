@@ -256,6 +256,11 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     logger,
     metrics: metrics.registry,
     tufRoot: () => updates.repo.metadataFile('root.json'),
+  }).catch(async (err: unknown) => {
+    // e.g. the broker's port is taken: leave the database closed cleanly, not held open by a dead start.
+    updates.close();
+    await store.close();
+    throw err;
   });
   const deviceServices = { identity, trust, gateway: transport.gateway, deviceTraffic: transport.counters, bus };
   // Rotated-out certificates are revoked when their grace period ends.
