@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../protocol/clock.ts';
 import { FleetwardError } from '../../protocol/errors.ts';
+import { hashSecret, issueSecretToken, newTokenId, parseSecretToken, secretMatches } from '../crypto/secret-token.ts';
 import type { ActionContext, LedgerService } from '../ledger/index.ts';
 import type { Store } from '../store/store.types.ts';
 import type { AccessErrorCode, ApiTokenInfo, IssuedToken, Operator, Principal, Role } from './model.ts';
 import * as db from './store.ts';
-import { formatToken, hashSecret, newId, newSecret, parseToken, secretMatches } from './token-format.ts';
 
 const BOOTSTRAP_KEY = 'bootstrap_token_hash';
 const DAY_MS = 86_400_000;
@@ -45,7 +45,7 @@ export class AccessService {
       await db.deleteSetting(conn, BOOTSTRAP_KEY);
       return { generated: null, open: false };
     }
-    const token = preset || formatToken('bootstrap', newId(), newSecret());
+    const token = preset || issueSecretToken('bootstrap').token;
     await db.putSetting(conn, BOOTSTRAP_KEY, sha256(token));
     return { generated: preset ? null : token, open: true };
   }
@@ -79,12 +79,12 @@ export class AccessService {
 
   /** Resolves a bearer token to its operator. Throws UNAUTHORIZED for anything not a live token of an enabled operator. */
   async authenticate(bearer: string): Promise<Principal> {
-    const parsed = parseToken(bearer);
-    if (parsed?.kind !== 'api') throw fail('UNAUTHORIZED', 'unauthorized');
+    const parsed = parseSecretToken('api', bearer);
+    if (!parsed) throw fail('UNAUTHORIZED', 'unauthorized');
     const conn = this.#store.db;
     const found = await db.findTokenWithHash(conn, parsed.id);
     // Compare even when the row is missing, so timing does not tell which token ids exist.
-    const ok = secretMatches(parsed.secret, found?.hash ?? '0'.repeat(64));
+    const ok = secretMatches(parsed.secret, found?.hash);
     const now = this.#clock.now();
     if (!found || !ok || found.info.revokedAt !== null || found.info.expiresAt <= now) {
       throw fail('UNAUTHORIZED', 'unauthorized');
@@ -193,7 +193,7 @@ export class AccessService {
   }
 
   #newOperator(name: string, role: Role): Operator {
-    return { id: newId(), name, role, createdAt: this.#clock.now(), disabledAt: null };
+    return { id: newTokenId(), name, role, createdAt: this.#clock.now(), disabledAt: null };
   }
 
   async #issue(
@@ -202,8 +202,7 @@ export class AccessService {
     name: string,
     days: number,
   ): Promise<IssuedToken> {
-    const id = newId();
-    const secret = newSecret();
+    const { id, secret, token } = issueSecretToken('api');
     const now = this.#clock.now();
     const info: ApiTokenInfo = {
       id,
@@ -215,7 +214,7 @@ export class AccessService {
       revokedAt: null,
     };
     await db.insertToken(tx, info, hashSecret(secret));
-    return { ...info, token: formatToken('api', id, secret) };
+    return { ...info, token };
   }
 }
 

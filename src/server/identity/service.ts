@@ -2,6 +2,7 @@ import type { Clock } from '../../protocol/clock.ts';
 import { COMMAND_VERSION, type Command } from '../../protocol/commands.ts';
 import { FleetwardError } from '../../protocol/errors.ts';
 import type { Bus } from '../bus/bus.types.ts';
+import { hashSecret, issueSecretToken, parseSecretToken, secretMatches } from '../crypto/secret-token.ts';
 import type { DeviceOutbox } from '../gateway/gateway.types.ts';
 import type { ActionContext, LedgerService } from '../ledger/index.ts';
 import type { Device, Page, RegistryService } from '../registry/index.ts';
@@ -18,7 +19,6 @@ import type {
   IssuedEnrollmentToken,
 } from './model.ts';
 import * as db from './store.ts';
-import { hashSecret, newToken, parseEnrollmentToken, secretMatches } from './token-format.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -74,7 +74,7 @@ export class IdentityService {
     const now = this.#d.clock.now();
     const ttl = (input.ttlHours ?? this.#d.options.enrollTokenTtlHours) * HOUR_MS;
     const issued = Array.from({ length: input.deviceId ? 1 : (input.count ?? 1) }, () => {
-      const { id, secret, token } = newToken();
+      const { id, secret, token } = issueSecretToken('enroll');
       const info: EnrollmentTokenInfo = {
         id,
         kind: 'enroll',
@@ -130,7 +130,7 @@ export class IdentityService {
    * ENROLL_DEVICE_CONFLICT, DEVICE_NOT_ENROLLABLE, DEVICE_EXISTS.
    */
   async enroll(input: { token: string; csr: string }, source: string | null): Promise<EnrollResult> {
-    const parsed = parseEnrollmentToken(input.token);
+    const parsed = parseSecretToken('enroll', input.token);
     if (!parsed) throw fail('ENROLL_TOKEN_INVALID', 'enrollment token invalid');
     const token = await this.#checkToken(this.#d.store.db, parsed);
     const csr = await parseCsr(input.csr);
@@ -212,7 +212,7 @@ export class IdentityService {
     if (device.status === 'revoked' || device.status === 'retired')
       throw fail('DEVICE_NOT_ENROLLABLE', `a ${device.status} device cannot rotate its certificate`, { deviceId });
     const now = this.#d.clock.now();
-    const { id, secret, token } = newToken();
+    const { id, secret, token } = issueSecretToken('enroll');
     const expiresAt = now + this.#d.options.rotationTokenTtlMs;
     const info: EnrollmentTokenInfo = {
       id,
@@ -285,8 +285,9 @@ export class IdentityService {
   /** Verify the token in a fixed order: exists, secret matches (constant time), unused, unexpired. */
   async #checkToken(conn: AnyDb, parsed: { id: string; secret: string }): Promise<db.StoredToken> {
     const token = await db.findToken(conn, parsed.id);
-    if (!token || !secretMatches(parsed.secret, token.secretHash))
-      throw fail('ENROLL_TOKEN_INVALID', 'enrollment token invalid');
+    // Compared even when the row is missing, so timing does not tell which token ids exist.
+    const matches = secretMatches(parsed.secret, token?.secretHash);
+    if (!token || !matches) throw fail('ENROLL_TOKEN_INVALID', 'enrollment token invalid');
     if (token.usedAt !== null) throw fail('ENROLL_TOKEN_USED', 'enrollment token already used');
     if (token.expiresAt <= this.#d.clock.now()) throw fail('ENROLL_TOKEN_EXPIRED', 'enrollment token expired');
     return token;
