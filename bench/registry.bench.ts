@@ -5,6 +5,7 @@ import { ManualClock } from '../src/protocol/clock.ts';
 import { InProcessBus } from '../src/server/bus/in-process-bus.ts';
 import { LedgerService } from '../src/server/ledger/index.ts';
 import { type DeviceFilter, RegistryService } from '../src/server/registry/index.ts';
+import type { RegistryTables } from '../src/server/registry/store.ts';
 import { openStore } from '../src/server/store/open-store.ts';
 import type { Store } from '../src/server/store/store.types.ts';
 import { type BenchResult, medianMs } from './bench.types.ts';
@@ -58,32 +59,7 @@ export async function run(): Promise<BenchResult> {
 }
 
 async function seed(store: Store): Promise<void> {
-  const db = store.db.withTables<{
-    products: {
-      id: string;
-      name: string;
-      model: string;
-      manufacturer: string;
-      description: string;
-      support_end: string;
-      created_at: number;
-      updated_at: number;
-    };
-    devices: {
-      id: string;
-      product_id: string;
-      serial: string;
-      group_name: string | null;
-      zone: string;
-      status: string;
-      tags: string;
-      first_seen: number | null;
-      last_seen: number | null;
-      created_at: number;
-      updated_at: number;
-    };
-    device_tags: { device_id: string; tag: string };
-  }>();
+  const db = store.db.withTables<RegistryTables>();
   for (const id of ['lock', 'meter', 'heater']) {
     await db
       .insertInto('products')
@@ -102,7 +78,7 @@ async function seed(store: Store): Promise<void> {
   const BATCH = 500;
   for (let start = 0; start < DEVICES; start += BATCH) {
     await store.transaction(async (tx) => {
-      const t = tx.withTables<{ devices: never; device_tags: never }>() as unknown as typeof db;
+      const t = tx.withTables<RegistryTables>();
       const devices = [];
       const tags = [];
       for (let i = start; i < start + BATCH; i++) {
