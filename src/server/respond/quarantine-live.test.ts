@@ -49,3 +49,42 @@ test('quarantine cuts a connected device down live: reports stop being accepted,
   const device = (await server.call('GET', '/api/v1/devices/lock-q', { token })).body;
   assert.deepEqual([device.status, device.zone], ['active', 'default']);
 });
+
+test('automatic revocation: an alarm with the revoke mitigation ends the live session and the certificate stops working', async (t) => {
+  const server = await startTestServer(t);
+  const token = server.adminToken;
+  const f = await enrollTestDevice(t, server, 'lock-r');
+  const created = await server.call('POST', '/api/v1/security-profiles', {
+    token,
+    body: {
+      id: 'strict',
+      name: 'Strict',
+      targets: [{ kind: 'product', value: 'lock' }],
+      behaviours: [{ name: 'telnet', kind: 'set-membership', metric: 'listening-ports', allowed: ['udp/5353'] }],
+      mitigations: ['revoke'],
+    },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const client = await mqttJs(t, f, server.mqtt.port);
+  const closed = new Promise<void>((r) => client.once('close', () => r()));
+  const bad = sampleReport({ seq: 1, listening: [{ proto: 'tcp', port: 23, addr: '0.0.0.0' }] });
+  // The PUBACK may or may not beat the revocation's disconnect: either is fine, the report is durable first.
+  void client.publishAsync(deviceTopic('lock-r', 'reports'), JSON.stringify(bad), { qos: 1 }).catch(() => {});
+  const mitigations = await eventually(async () => {
+    await server.services.detect.idle();
+    await server.services.respond.settled();
+    const items = (await server.call('GET', '/api/v1/devices/lock-r/mitigations', { token })).body.items;
+    return items.length > 0 ? items : undefined;
+  });
+  await Promise.race([closed, eventually(() => !client.connected)]);
+  assert.deepEqual(
+    mitigations.map((m: { action: string; state: string; actor: string }) => `${m.action}:${m.state}:${m.actor}`),
+    ['revoke:applied:system:detection'],
+  );
+  const certs = (await server.call('GET', '/api/v1/devices/lock-r/certificates', { token })).body.items;
+  assert.ok(
+    certs.every((c: { status: string }) => c.status === 'revoked'),
+    JSON.stringify(certs),
+  );
+  await assert.rejects(mqttJs(t, f, server.mqtt.port), 'the revoked certificate no longer connects');
+});
