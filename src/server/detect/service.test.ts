@@ -158,3 +158,58 @@ test('cloud metrics: broker counters become per-minute rates; refusals and malfo
   assert.equal(second.numbers['mqtt-authz-failures'], 1, 'max of the refusal count and the counter rate (1/min)');
   assert.equal(dp(300_000).numbers['malformed-reports'], 0, 'older than a minute: forgotten');
 });
+
+test('allow-lists by host name: matched through the addresses the name resolved to, refreshed with the profiles', async (t) => {
+  const store = await freshStore(t, 'sqlite');
+  const clock = new ManualClock();
+  const ledger = new LedgerService(store, clock);
+  const bus = new InProcessBus(() => {});
+  const registry = new RegistryService(store, ledger, bus, clock);
+  const profiles = new ProfileService(store, ledger, clock);
+  const dns: Record<string, string[]> = { 'api.vendor.example': ['198.51.100.10'] };
+  const detect = new DetectService({
+    store,
+    bus,
+    clock,
+    profiles,
+    registry,
+    resolveHost: async (h) => dns[h] ?? Promise.reject(new Error('NXDOMAIN')),
+  });
+  const raised: string[] = [];
+  bus.subscribe('alarm.raised', (e) => void raised.push(JSON.stringify(e.evidence)));
+  await detect.start();
+  await registry.createProduct(
+    { id: 'p', name: 'P', model: 'M', manufacturer: 'A', description: '', supportEnd: '2031-01-01' },
+    ctx,
+  );
+  await registry.createDevice({ id: 'd', productId: 'p', serial: '1' }, ctx);
+  await profiles.create(
+    {
+      ...profile,
+      id: 'dst',
+      targets: [{ kind: 'all', value: '' }],
+      behaviours: [
+        {
+          name: 'dst',
+          kind: 'set-membership',
+          metric: 'destinations',
+          allowed: ['api.vendor.example', '10.0.0.0/8', 'gone.example'],
+          severity: 'high',
+          toAlarm: 1,
+          toClear: 1,
+        },
+      ],
+    },
+    ctx,
+  );
+  await detect.idle();
+  const observe = (destinations: string[]) =>
+    detect.observe({ deviceId: 'd', at: clock.now(), numbers: {}, sets: { destinations } });
+  await observe(['198.51.100.10', '10.1.2.3']);
+  assert.deepEqual(raised, []);
+  await observe(['198.51.100.10', '203.0.113.99']);
+  await detect.idle();
+  assert.equal(raised.length, 1);
+  assert.match(raised[0]!, /203\.0\.113\.99/);
+  await detect.stop();
+});

@@ -6,6 +6,7 @@ import type { RegistryService } from '../registry/index.ts';
 import type { Store } from '../store/store.types.ts';
 import { CloudMetrics } from './cloud-metrics.ts';
 import { Detector } from './engine/detector.ts';
+import { HostResolver } from './host-resolver.ts';
 import type { CloudCounterSource, Datapoint, DetectionSignal, DeviceFacts, SecurityProfile } from './model.ts';
 import { profileCovers } from './profile-rules.ts';
 import type { ProfileService } from './profile-service.ts';
@@ -24,6 +25,11 @@ export interface DetectOptions {
   deviceTime: boolean;
 }
 
+/** Allow-list host names are re-resolved this often, ms. */
+const HOST_REFRESH_MS = 10 * 60_000;
+/** An allow entry that is a host name (has a letter in its last label, so not an address or CIDR). */
+const HOST_ENTRY = /^[a-z0-9.-]*[a-z][a-z0-9-]*$/i;
+
 export const DEFAULT_DETECT: DetectOptions = { tickMs: 10_000, flushMs: 30_000, deviceTime: false };
 
 export interface DetectDeps {
@@ -33,8 +39,8 @@ export interface DetectDeps {
   profiles: ProfileService;
   registry: RegistryService;
   cloud?: CloudCounterSource | null;
-  /** Host names of allow-lists → addresses (production: a cached DNS lookup). */
-  resolve?: (host: string) => readonly string[];
+  /** Resolves allow-list host names (default: the system resolver). */
+  resolveHost?: (host: string) => Promise<string[]>;
 }
 
 /**
@@ -48,6 +54,7 @@ export class DetectService {
   readonly #options: DetectOptions;
   readonly #detector: Detector;
   readonly #cloud: CloudMetrics;
+  readonly #hosts: HostResolver;
   readonly #facts = new Map<string, { facts: DeviceFacts; profiles: SecurityProfile[] } | null>();
   #profiles: SecurityProfile[] = [];
   /** Newest datapoint time seen: "now" for silence checks when judging on device time. */
@@ -59,7 +66,8 @@ export class DetectService {
   constructor(deps: DetectDeps, options: Partial<DetectOptions> = {}) {
     this.#deps = deps;
     this.#options = { ...DEFAULT_DETECT, ...options };
-    this.#detector = new Detector(deps.resolve ? { resolve: deps.resolve } : {});
+    this.#hosts = new HostResolver(deps.resolveHost);
+    this.#detector = new Detector({ resolve: this.#hosts.addressesOf });
     this.#cloud = new CloudMetrics(deps.cloud ?? null);
   }
 
@@ -93,6 +101,7 @@ export class DetectService {
     this.#timers.push(
       setInterval(() => void this.tick(), this.#options.tickMs).unref(),
       setInterval(() => void this.flush(), this.#options.flushMs).unref(),
+      setInterval(() => void this.#refreshHosts(), HOST_REFRESH_MS).unref(),
     );
   }
 
@@ -109,6 +118,14 @@ export class DetectService {
   async reloadProfiles(): Promise<void> {
     this.#profiles = await this.#deps.profiles.list();
     this.#facts.clear();
+    await this.#refreshHosts();
+  }
+
+  async #refreshHosts(): Promise<void> {
+    const hosts = this.#profiles.flatMap((p) =>
+      p.behaviours.flatMap((b) => (b.kind === 'set-membership' ? b.allowed.filter((e) => HOST_ENTRY.test(e)) : [])),
+    );
+    await this.#hosts.refresh(hosts);
   }
 
   /** Evaluates one datapoint (tests and the simulator bench call this directly). */
