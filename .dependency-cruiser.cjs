@@ -1,7 +1,8 @@
 /**
  * The layering of DESIGN.md, enforced in `npm test`. The exempt list is empty and only ever shrinks.
  */
-const DOMAINS = '(identity|access|ledger|registry|telemetry|detect|respond|updates|network|assurance|assessment|privacy)';
+const DOMAINS =
+  '(identity|access|ledger|registry|telemetry|detect|respond|updates|network|assurance|assessment|privacy)';
 
 module.exports = {
   forbidden: [

@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { FleetwardError } from '../../protocol/errors.ts';
 import type { AnyDb, SqlDialect } from './store.types.ts';
 
@@ -36,10 +36,18 @@ export async function migrateToLatest(db: AnyDb, dialect: SqlDialect): Promise<s
     provider: new DirectoryProvider(dialect),
     migrationTableName: 'fleetward_migration',
     migrationLockTableName: 'fleetward_migration_lock',
+    // On PostgreSQL, Kysely looks for its tables in every schema unless told which: name the one the
+    // connection uses (search_path), so databases that share a server in separate schemas never meet.
+    ...(dialect === 'postgres' ? { migrationTableSchema: await currentSchema(db) } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     throw new FleetwardError('STORE_MIGRATION_FAILED', 'database migration failed', { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function currentSchema(db: AnyDb): Promise<string> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema ?? 'public';
 }
