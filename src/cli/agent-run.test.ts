@@ -6,7 +6,6 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import type { Report } from '../protocol/report.ts';
 import { parseServeConfig } from '../server/config.ts';
@@ -14,15 +13,14 @@ import { type RunningServer, startServer } from '../server/main.ts';
 import { enrollTestDevice, eventually } from '../server/testing/mqtt-clients.ts';
 import { startTestServer } from '../server/testing/test-server.ts';
 import { runCli } from './main.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/fleetward.ts', import.meta.url));
+import { FLEETWARD_BIN } from './testing/run-fleetward.ts';
 
 /** The real agent: `fleetward agent run` in its own Node 24 process, reading this machine's /proc. */
 function startAgent(t: TestContext, dir: string, brokerPort: number): { child: ChildProcess; log: string[] } {
   const child = spawn(
     process.execPath,
     [
-      BIN,
+      FLEETWARD_BIN,
       'agent',
       'run',
       '--dir',

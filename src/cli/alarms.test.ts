@@ -1,25 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { startTestServer } from '../server/testing/test-server.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/fleetward.ts', import.meta.url));
-const run = promisify(execFile);
-
-async function fleetward(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { FLEETWARD_BIN, fleetward } from './testing/run-fleetward.ts';
 
 test('cli: profile create from a file, alarms watch prints live lines, list/ack/suppress/clear, emergency', async (t) => {
   const server = await startTestServer(t);
@@ -51,7 +37,7 @@ test('cli: profile create from a file, alarms watch prints live lines, list/ack/
   assert.equal((await fleetward(['profile', 'create', '--file', '/nonexistent.json'], env)).code, 9);
 
   // `alarms watch` as a real child process: it prints the line when the alarm is raised, then exits (--count 1).
-  const watcher = spawn(process.execPath, [BIN, 'alarms', 'watch', '--count', '1'], {
+  const watcher = spawn(process.execPath, [FLEETWARD_BIN, 'alarms', 'watch', '--count', '1'], {
     env: { PATH: process.env.PATH, ...env },
   });
   let out = '';

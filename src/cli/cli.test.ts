@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { startTestServer } from '../server/testing/test-server.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/fleetward.ts', import.meta.url));
-const run = promisify(execFile);
+import { fleetward } from './testing/run-fleetward.ts';
 
 /** Runs the real `fleetward` binary (Node 24 via process.execPath) and returns its exit code and output. */
-async function fleetward(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 test('cli: products and devices through the API, --json for scripts, tables for people', async (t) => {
   const server = await startTestServer(t);

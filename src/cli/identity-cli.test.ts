@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { hasTrustedRoot } from '../agent/update/index.ts';
 import { mosquittoPub } from '../server/testing/mqtt-clients.ts';
 import { startTestServer } from '../server/testing/test-server.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/fleetward.ts', import.meta.url));
-const run = promisify(execFile);
-
-async function fleetward(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { fleetward } from './testing/run-fleetward.ts';
 
 test('cli: enroll-token create, agent enroll leaves key.pem cert.pem ca.pem, the device connects, device revoke', async (t) => {
   const server = await startTestServer(t);

@@ -6,14 +6,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { enrollDevice } from '../agent/enroll.ts';
 import { sampleReport } from '../protocol/testing/sample-report.ts';
 import { deviceTopic } from '../protocol/topics.ts';
 import { openStore } from '../server/store/open-store.ts';
+import { FLEETWARD_BIN } from './testing/run-fleetward.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/fleetward.ts', import.meta.url));
 const DEVICES = 8;
 /** Kill once this many reports were acknowledged (and keep publishing until the kill lands). */
 const ACKED_BEFORE_KILL = 400;
@@ -27,7 +26,7 @@ async function freePort(): Promise<number> {
 }
 
 function serve(dataDir: string, httpPort: number, mqttPort: number, bootstrap: string): ChildProcess {
-  const args = [BIN, 'serve', '--data', dataDir, '--port', String(httpPort), '--mqtt-port', String(mqttPort)];
+  const args = [FLEETWARD_BIN, 'serve', '--data', dataDir, '--port', String(httpPort), '--mqtt-port', String(mqttPort)];
   return spawn(process.execPath, [...args, '--log-level', 'error'], {
     env: { PATH: process.env.PATH, FLEETWARD_BOOTSTRAP_TOKEN: bootstrap },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -6,15 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type TestContext, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { freshDatabase, postgresUnavailable } from '../server/testing/test-stores.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/fleetward.ts', import.meta.url));
+import { FLEETWARD_BIN } from './testing/run-fleetward.ts';
 
 /** Starts the real `fleetward serve` and resolves once it logs its address. */
 async function serve(t: TestContext, args: string[], env: Record<string, string> = {}) {
   // --mqtt-port 0 too: tests run in parallel and never bind fixed ports (the broker's default is 8883).
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--mqtt-port', '0', ...args], {
+  const child = spawn(process.execPath, [FLEETWARD_BIN, 'serve', '--port', '0', '--mqtt-port', '0', ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -68,7 +66,9 @@ test('serve: starts on embedded SQLite, prints a one-time bootstrap token, stops
 });
 
 test('serve: a bad setting is one readable line and exit 9', async (t) => {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', 'eighty'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [FLEETWARD_BIN, 'serve', '--port', 'eighty'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.after(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr.on('data', (d) => {

@@ -6,21 +6,11 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { fleetward } from '../../cli/testing/run-fleetward.ts';
 import { startTestServer } from '../testing/test-server.ts';
 
 const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../../bin/fleetward.ts', import.meta.url));
 const FEED = fileURLToPath(new URL('../../firmware/testdata/osv/', import.meta.url));
-
-async function fleetward(args: string[], env: Record<string, string>) {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** A small image: an old BusyBox (known vulnerable in the test feed) and a root account without a password. */
 async function makeImage(t: TestContext, opts: { emptyRoot: boolean }): Promise<{ dir: string; tarball: string }> {

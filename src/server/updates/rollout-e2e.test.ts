@@ -3,19 +3,18 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { FLEETWARD_BIN } from '../../cli/testing/run-fleetward.ts';
 import { ManualClock } from '../../protocol/clock.ts';
 import { eventually } from '../testing/mqtt-clients.ts';
 import { startTestServer, type TestServer } from '../testing/test-server.ts';
 import { startVirtualFleet } from './testing/virtual-fleet.ts';
 
-const BIN = fileURLToPath(new URL('../../../bin/fleetward.ts', import.meta.url));
 const MIN = 60_000;
 
 async function cli(server: TestServer, args: string[]) {
   try {
-    const r = await promisify(execFile)(process.execPath, [BIN, ...args], {
+    const r = await promisify(execFile)(process.execPath, [FLEETWARD_BIN, ...args], {
       env: { PATH: process.env.PATH, FLEETWARD_URL: server.url, FLEETWARD_TOKEN: server.adminToken },
     });
     return { code: 0, ...r };
