@@ -157,3 +157,31 @@ test('health, readiness, metrics and the OpenAPI document', async (t) => {
   assert.deepEqual(doc.paths['/api/v1/bootstrap'].post.security, []);
   assert.ok(doc.paths['/api/v1/devices/{id}'], 'path parameters use OpenAPI syntax');
 });
+
+test('every state-changing route: malformed JSON and oversized bodies are refused as problems and recorded', async (t) => {
+  const { listRoutes } = await import('./app.ts');
+  const server = await startTestServer(t);
+  const token = server.adminToken;
+  const refusals = async (action: string) => {
+    const items = (
+      await server.call('GET', `/api/v1/ledger?action=${encodeURIComponent(action)}&limit=1000`, { token })
+    ).body.items;
+    return items.filter((e: { result: string }) => e.result !== 'ok').length;
+  };
+  // Larger than any route's body limit (the vulnerability feed's 64 MiB is the largest).
+  const oversized = JSON.stringify({ pad: 'x'.repeat(64 * 1024 * 1024 + 1) });
+  const routes = listRoutes(server.app).filter((r) => ['POST', 'PUT', 'PATCH'].includes(r.method));
+  assert.ok(routes.length > 20, 'the server has its state-changing routes');
+  for (const r of routes) {
+    const path = r.url.replaceAll(/:(\w+)/g, 'x1');
+    const label = `${r.method} ${r.url}`;
+    const before = await refusals(r.action!);
+    const broken = await server.call(r.method, path, { token, raw: '{"a": [1, 2' });
+    // Upload routes take raw bytes, not JSON: for them a JSON body is the wrong media type.
+    if (broken.status === 415) assert.equal(broken.body.code, 'UNSUPPORTED_MEDIA_TYPE', label);
+    else assertProblem(broken, 400, 'INVALID_JSON');
+    const huge = await server.call(r.method, path, { token, raw: oversized });
+    assert.ok([413, 415].includes(huge.status), `${label} → ${huge.status}`);
+    assert.equal((await refusals(r.action!)) - before, 2, `${label}: both refusals recorded`);
+  }
+});
