@@ -166,11 +166,10 @@ function int(text: string, name: string, min: number, max: number): number {
 }
 
 export function serveHelp(): string {
-  const rows = SERVE_SETTINGS.map(([f, e, d, m]) => `  ${(f || '').padEnd(18)}${e.padEnd(28)}${d.padEnd(28)}${m}`);
-  return [
-    'Usage: fleetward serve [options]',
-    '',
-    `  ${'flag'.padEnd(18)}${'environment'.padEnd(28)}${'default'.padEnd(28)}meaning`,
-    ...rows,
-  ].join('\n');
+  const header = ['flag', 'environment', 'default', 'meaning'] as const;
+  const rows: ReadonlyArray<readonly string[]> = [header, ...SERVE_SETTINGS];
+  const width = (c: number) => Math.max(...rows.map((r) => r[c]!.length)) + 2;
+  const widths = [width(0), width(1), width(2)];
+  const line = (r: readonly string[]) => `  ${r.map((v, c) => (c < 3 ? v.padEnd(widths[c]!) : v)).join('')}`;
+  return ['Usage: fleetward serve [options]', '', ...rows.map(line)].join('\n');
 }
