@@ -306,7 +306,7 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     await store.close();
     throw err;
   }
-  logger.info({ address, database: store.dialect, version: VERSION }, 'fleetward serving');
+  logger.info({ address, mqtt: transport.endpoint, database: store.dialect, version: VERSION }, 'fleetward serving');
 
   let closing: Promise<void> | undefined;
   return {
