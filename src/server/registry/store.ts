@@ -202,6 +202,11 @@ export async function listDevices(
       ),
     );
   }
-  if (after) q = q.where(idCol, '>', after);
+  if (after) {
+    q = q.where(idCol, '>', after);
+    // Redundant through the join, but it lets PostgreSQL start the devices index at the cursor too,
+    // instead of merging from the first device (bench/registry.bench.ts: 8.8x → 1.4x of baseline).
+    if (first) q = q.where('devices.id', '>', after);
+  }
   return (await q.orderBy(idCol).limit(limit).execute()).map(toDevice);
 }
