@@ -3,14 +3,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { systemClock } from '../protocol/clock.ts';
+import { ManualClock, systemClock } from '../protocol/clock.ts';
+import { type CommandResult, parseCommandResultPayload } from '../protocol/commands.ts';
 import { countResets, type Report } from '../protocol/report.ts';
 import type { RunningServer } from '../server/main.ts';
+import { eventually } from '../server/testing/mqtt-clients.ts';
 import { startTestServer } from '../server/testing/test-server.ts';
 import { parseScenarioSpec, validateOptions } from '../simulator/options.ts';
 import { EXFIL_ENDPOINT, SCENARIOS, type ScenarioName } from '../simulator/scenarios.ts';
-import { type Label, runSimulation } from '../simulator/simulate.ts';
+import { type Label, runSimulation, startSimulation } from '../simulator/simulate.ts';
+import type { ApiClient } from './api-client.ts';
 import { runCli } from './main.ts';
+import { simulateOptions } from './simulate.ts';
 
 async function reportsOf(server: RunningServer, deviceId: string): Promise<Report[]> {
   const page = await server.services.telemetry.listReports(deviceId, { limit: 1000 });
@@ -92,6 +96,13 @@ test('fleetward simulate refuses impossible parameters with one clear line (exit
     [['--devices', '5', '--duration', '1h', '--scenario', 'port-open@1:30m-2h'], /ends after/],
     [['--devices', '5', '--scenario', 'teleport@1:1m-20m'], /unknown scenario/],
     [['--speed', '10'], /--devices N is required/],
+    [['--devices', '5', '--fail-update', '2,5'], /--fail-update 5: device index must be below --devices 5/],
+    [['--devices', '5', '--fail-update', 'two'], /--fail-update two: expected INDEX/],
+    [['--devices', '5', '--update-failure-rate', '2'], /--update-failure-rate must be a number from 0 to 1/],
+    [['--devices', '5', '--update-failure-rate', 'half'], /--update-failure-rate/],
+    [['--devices', '5', '--update-mirror', 'http://m/tuf/'], /expected URL@INDEX/],
+    [['--devices', '5', '--update-mirror', 'file:///etc@1'], /not an http\(s\) URL/],
+    [['--devices', '5', '--fault-version', '2.0.0'], /--fault-version needs a fault/],
   ];
   for (const [args, re] of cases) {
     const err: string[] = [];
@@ -107,4 +118,115 @@ test('fleetward simulate refuses impossible parameters with one clear line (exit
   const out: string[] = [];
   assert.equal(await runCli(['simulate', '--help'], { out: (s) => out.push(s), err: () => {}, env: {} }), 0);
   assert.match(out.join('\n'), /botnet-ddos/);
+  for (const flag of ['--fail-update', '--update-failure-rate', '--update-mirror', '--fault-version'])
+    assert.match(out.join('\n'), new RegExp(`${flag} [A-Z]`), `--help explains ${flag}`);
+});
+
+test('fleetward simulate: the update failure flags become the fault options', () => {
+  const ctx = {
+    out: () => {},
+    err: () => {},
+    env: {},
+    api: () => ({ baseUrl: 'http://127.0.0.1:1', credential: 'fwt_x' }) as unknown as ApiClient,
+  };
+  const o = simulateOptions(
+    {
+      devices: '10',
+      'fail-update': ['1,2', '7'],
+      'update-failure-rate': '0.25',
+      'update-mirror': ['http://127.0.0.1:9/device/v1/tuf@0,9'],
+      'fault-version': '2.0.0',
+    },
+    ctx,
+  );
+  assert.deepEqual(o.updateFaults, {
+    failUpdate: [1, 2, 7],
+    failureRate: 0.25,
+    mirrors: [{ url: 'http://127.0.0.1:9/device/v1/tuf/', deviceIndexes: [0, 9] }],
+    onlyVersion: '2.0.0',
+  });
+  assert.equal(simulateOptions({ devices: '10' }, ctx).updateFaults, undefined, 'no flag, no fault');
+});
+
+test('simulated devices answer commands as the agent does: report-now, quarantine-notice, rotate-credentials, unknown and stale ones', async (t) => {
+  const clock = new ManualClock(Date.now());
+  const server = await startTestServer(t, { clock });
+  const operator = await server.tokenFor('operator');
+  const answers: CommandResult[] = [];
+  // What reached the server on command-results (no module consumes that channel yet).
+  server.services.gateway.onDeviceMessage('command-results', async (m) => {
+    answers.push(parseCommandResultPayload(m.payload));
+  });
+  const options = validateOptions({
+    server: server.url,
+    token: operator,
+    product: 'cmd-fleet',
+    profile: 'meter',
+    devices: 3,
+    speed: 1, // the hourly report stays away: every report below was asked for
+    durationMs: 86_400_000,
+    intervalMs: 3_600_000,
+    scenarios: [],
+    labels: null,
+    seed: 11,
+    idPrefix: 'cmd',
+    concurrency: 3,
+    startAt: Date.now(),
+  });
+  const sim = await startSimulation(options, { clock: systemClock, log: (l) => t.diagnostic(l) });
+  const [a, b, c] = sim.devices as [(typeof sim.devices)[0], (typeof sim.devices)[0], (typeof sim.devices)[0]];
+  const send = (deviceId: string, cmd: Record<string, unknown>) =>
+    server.services.gateway.sendCommand(deviceId, { v: 1, issuedAt: clock.now(), ...cmd });
+  const answer = (id: string) => eventually(() => answers.find((r) => r.id === id), 15_000);
+  const reports = async (deviceId: string) =>
+    (await server.services.telemetry.listReports(deviceId, { limit: 100 })).items.length;
+  try {
+    await send(a.id, { id: 'now-1', type: 'report-now' });
+    assert.equal((await answer('now-1')).status, 'ok');
+    await eventually(async () => (await reports(a.id)) === 1, 10_000);
+    await send(a.id, { id: 'now-1', type: 'report-now' }); // QoS 1 may deliver twice: acted on once
+    await send(a.id, { id: 'now-2', type: 'report-now' });
+    assert.deepEqual(await answer('now-2'), { ...(await answer('now-2')), status: 'rejected', code: 'RATE_LIMITED' });
+    assert.equal(answers.filter((r) => r.id === 'now-1').length, 1);
+
+    await send(b.id, { id: 'q-1', type: 'quarantine-notice', state: 'quarantined', reason: 'port-open alarm' });
+    assert.equal((await answer('q-1')).status, 'ok');
+    assert.deepEqual([b.quarantine?.state, b.quarantine?.reason], ['quarantined', 'port-open alarm']);
+
+    await send(c.id, { id: 'x-1', type: 'self-destruct' });
+    assert.deepEqual(
+      [(await answer('x-1')).status, (await answer('x-1')).code],
+      ['unsupported', 'COMMAND_UNSUPPORTED'],
+    );
+    await send(c.id, { id: 'old-1', type: 'report-now', expiresAt: Date.now() - 60_000 });
+    assert.equal((await answer('old-1')).status, 'expired');
+    await server.services.gateway.sendCommand(c.id, '{"not":"a command"');
+    await send(c.id, { id: 'bad-1', type: 'update', release: 'r', version: '1', metadataUrl: 'not a url' });
+
+    // Rotation: the device enrolls a fresh key with the one-time token and reconnects with it; once
+    // the old certificate is revoked (grace period over), the device still answers and reports.
+    const rotate = await server.call('POST', `/api/v1/devices/${c.id}/certificates/rotate`, { token: operator });
+    assert.equal(rotate.status, 202, JSON.stringify(rotate.body));
+    const rotated = await eventually(() => answers.find((r) => r.type === 'rotate-credentials'), 15_000);
+    assert.equal(rotated.status, 'ok');
+    await eventually(() => c.sessions === 2, 15_000);
+    clock.advance(25 * 3_600_000);
+    assert.equal(await server.services.identity.retireDue(), 1);
+    await send(c.id, { id: 'now-3', type: 'report-now' });
+    assert.equal((await answer('now-3')).status, 'ok');
+    await eventually(async () => (await reports(c.id)) === 1, 10_000);
+    const certs = await server.call('GET', `/api/v1/devices/${c.id}/certificates`, { token: operator });
+    assert.deepEqual(certs.body.items.map((x: { status: string }) => x.status).sort(), ['active', 'revoked']);
+  } finally {
+    await sim.stop();
+  }
+  const result = await sim.stop();
+  assert.equal(result.publishFailures, 0);
+  assert.deepEqual(result.commands, {
+    'report-now': 4,
+    'quarantine-notice': 1,
+    'self-destruct': 1,
+    'rotate-credentials': 1,
+  });
+  assert.ok(!answers.some((r) => r.id === 'bad-1'), 'a malformed command gets no answer and harms nothing');
 });

@@ -1,7 +1,14 @@
 import { systemClock } from '../protocol/clock.ts';
 import { isFleetwardError } from '../protocol/errors.ts';
 import { parseDuration } from '../simulator/durations.ts';
-import { parseScenarioSpec, type SimulateOptions, validateOptions } from '../simulator/options.ts';
+import {
+  parseIndexList,
+  parseMirrorSpec,
+  parseScenarioSpec,
+  type SimulateOptions,
+  type UpdateFaultOptions,
+  validateOptions,
+} from '../simulator/options.ts';
 import { PROFILE_NAMES } from '../simulator/profiles.ts';
 import { SCENARIOS } from '../simulator/scenarios.ts';
 import { runSimulation } from '../simulator/simulate.ts';
@@ -39,15 +46,30 @@ export function simulateOptions(
     idPrefix: (values['id-prefix'] as string | undefined) ?? `sim${Number.isSafeInteger(seed) ? seed : 0}`,
     concurrency: num(values.concurrency as string | undefined, 32),
     startAt: Number.isNaN(start) ? Number.NaN : start,
+    updateFaults: updateFaults(values),
   });
+}
+
+/** `--fail-update`, `--update-failure-rate`, `--update-mirror`, `--fault-version`; undefined when none is given. */
+function updateFaults(values: Record<string, string | string[] | boolean | undefined>): UpdateFaultOptions | undefined {
+  const list = (name: string) => (values[name] as string[] | undefined) ?? [];
+  const rate = values['update-failure-rate'] as string | undefined;
+  const faults: UpdateFaultOptions = {
+    failUpdate: list('fail-update').flatMap((text) => parseIndexList('--fail-update', text)),
+    failureRate: rate === undefined ? 0 : /^(0|1)(\.\d+)?$/.test(rate) ? Number(rate) : Number.NaN,
+    mirrors: list('update-mirror').map(parseMirrorSpec),
+    onlyVersion: (values['fault-version'] as string | undefined) ?? null,
+  };
+  const none = !faults.failUpdate.length && rate === undefined && !faults.mirrors.length && faults.onlyVersion === null;
+  return none ? undefined : faults;
 }
 
 /** `fleetward simulate …`: a command without verbs, like `serve`. */
 export const simulateVerb = defineVerb({
   summary:
-    'enroll N virtual devices, connect each over mTLS MQTT and report in simulated time; attacks as NAME@DEVICE-INDEX:START-END',
+    'enroll N virtual devices, connect each over mTLS MQTT and report in simulated time; attacks as NAME@DEVICE-INDEX:START-END; devices answer commands as the agent does (update through its real updater)',
   usage:
-    '--devices N [--product P] [--profile lock|meter|heater|camera|mixed] [--speed X] [--duration D] [--interval D] [--scenario S]... [--labels FILE] [--seed S] [--id-prefix P] [--concurrency C] [--start ISO] [--json]',
+    '--devices N [--product P] [--profile lock|meter|heater|camera|mixed] [--speed X] [--duration D] [--interval D] [--scenario S]... [--labels FILE] [--seed S] [--id-prefix P] [--concurrency C] [--start ISO] [--fail-update INDEX[,INDEX…]]... [--update-failure-rate P] [--update-mirror URL@INDEX[,INDEX…]]... [--fault-version V] [--json]',
   options: {
     ...JSON_FLAG,
     devices: { type: 'string' },
@@ -62,6 +84,10 @@ export const simulateVerb = defineVerb({
     'id-prefix': { type: 'string' },
     concurrency: { type: 'string' },
     start: { type: 'string' },
+    'fail-update': { type: 'string', multiple: true },
+    'update-failure-rate': { type: 'string' },
+    'update-mirror': { type: 'string', multiple: true },
+    'fault-version': { type: 'string' },
   },
   run: async ({ values }, ctx) => {
     let options: SimulateOptions;
@@ -83,16 +109,29 @@ export const simulateVerb = defineVerb({
     else
       ctx.out(
         `${result.devices} devices, ${result.reportsAcked}/${result.reportsSent} reports acknowledged` +
+          updateSummary(result.updates) +
           (options.labels ? `; labels in ${options.labels}` : ''),
       );
     return result.publishFailures > 0 ? EXIT.FAILURE : EXIT.OK;
   },
 });
 
+/** `; updates: 40 succeeded, 8 rolled-back, 2 failed:UPDATE_ARTIFACT_MISMATCH`, or nothing when none ran. */
+function updateSummary(updates: Record<string, number>): string {
+  const parts = Object.entries(updates).map(([outcome, n]) => `${n} ${outcome}`);
+  return parts.length ? `; updates: ${parts.join(', ')}` : '';
+}
+
+const HELP_FAULTS = `Update failure injection (devices still run the agent's real updater):
+  --fail-update INDEX[,INDEX…]     these devices' new slot fails its health check: they report rolled-back
+  --update-failure-rate P          a share P (0-1) of the devices, drawn from --seed, fails it too
+  --update-mirror URL@INDEX[,…]    these devices fetch TUF metadata and images through URL (e.g. a tampering mirror)
+  --fault-version V                the faults apply only to updates to version V (default: every update)`;
+
 export async function runSimulate(argv: string[], ctx: CliContext): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     ctx.out(
-      `Usage: fleetward simulate ${simulateVerb.usage}\n\n${simulateVerb.summary}\nScenarios: ${SCENARIOS.join(', ')}`,
+      `Usage: fleetward simulate ${simulateVerb.usage}\n\n${simulateVerb.summary}\nScenarios: ${SCENARIOS.join(', ')}\n\n${HELP_FAULTS}`,
     );
     return EXIT.OK;
   }

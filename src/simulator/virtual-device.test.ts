@@ -80,6 +80,23 @@ test('each scenario leaves its signature while active, and only then', () => {
   assert.ok(minOf(s.in, local) >= 50 && maxOf(s.before, local) === 0);
 });
 
+test('a restart into a new slot shows once, as an expected reset with a new boot; the firmware follows the slot', () => {
+  const d = device();
+  const before = d.reportAt(START, []);
+  d.noteReboot('firmware-update');
+  d.firmware = '2.0.0';
+  const after = d.reportAt(START + 300_000, []);
+  const later = d.reportAt(START + 600_000, []);
+  assert.deepEqual(after.resets, [{ reason: 'firmware-update', count: 1 }]);
+  assert.equal(countResets(after).unexpected, 0);
+  assert.notEqual(after.boot, before.boot);
+  assert.ok(after.uptime < 300, 'up since the restart');
+  assert.deepEqual(later.resets, []);
+  assert.equal(later.boot, after.boot);
+  assert.deepEqual([before.firmware, after.firmware], [PROFILES.camera!.firmware, '2.0.0']);
+  assert.equal(parseReport(after).firmware, '2.0.0');
+});
+
 test('impossible parameters are refused with one clear line', () => {
   const base: SimulateOptions = {
     server: 'http://x',

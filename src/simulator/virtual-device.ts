@@ -27,6 +27,10 @@ export class VirtualDevice {
   #seq = 0;
   #lastAt: number | null = null;
   #ports: Map<string, number>;
+  /** The firmware it reports: the profile's, until an update installs another. */
+  firmware: string;
+  /** Restarts that happened since the last report (an update switching slots). */
+  #pendingResets: ResetReason[] = [];
 
   constructor(id: string, profile: Profile, rng: Rng, startAt: number) {
     this.id = id;
@@ -36,6 +40,12 @@ export class VirtualDevice {
     this.#bootId = uuidFrom(rng);
     this.#bootAt = startAt - Math.floor(between(rng, 1, 30) * 86_400_000);
     this.#ports = new Map(profile.endpoints.map((e) => [`${e.addr}:${e.port}`, intBetween(rng, 32768, 60999)]));
+    this.firmware = profile.firmware;
+  }
+
+  /** A restart the device went through (e.g. into a new slot); the next report shows it and a new boot. */
+  noteReboot(reason: ResetReason): void {
+    this.#pendingResets.push(reason);
   }
 
   /** The report made at simulated time `at` with `active` attacks. */
@@ -45,7 +55,7 @@ export class VirtualDevice {
     this.#lastAt = at;
     const effects = active.map((name) => scenarioEffect(name, r, span));
     const effect = effects.reduce(mergeEffects, emptyEffect());
-    const resets = this.#resets(span, effect.resets, at);
+    const resets = this.#resets(span, [...effect.resets, ...this.#pendingResets.splice(0)], at);
     const hour = (((new Date(at).getUTCHours() + this.#tzHours) % 24) + 24) % 24;
     const activity = this.profile.diurnal[hour]! * (span / 3_600_000);
     const bytesOut = Math.round(this.profile.peakBytesOutPerHour * activity * noise(r, 0.25)) + effect.bytesOut;
@@ -60,7 +70,7 @@ export class VirtualDevice {
       at,
       span,
       uptime,
-      firmware: this.profile.firmware,
+      firmware: this.firmware,
       agent: SIM_AGENT_VERSION,
       traffic: {
         bytesOut,

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import { FLEETWARD_BIN } from '../../cli/testing/run-fleetward.ts';
-import { ManualClock } from '../../protocol/clock.ts';
+import { ManualClock, systemClock } from '../../protocol/clock.ts';
+import { type UpdateFaultOptions, validateOptions } from '../../simulator/options.ts';
+import { type Simulation, startSimulation } from '../../simulator/simulate.ts';
 import { eventually } from '../testing/mqtt-clients.ts';
 import { startTestServer, type TestServer } from '../testing/test-server.ts';
-import { startVirtualFleet } from './testing/virtual-fleet.ts';
 
 const MIN = 60_000;
 
@@ -44,6 +45,37 @@ async function release(server: TestServer, version: string, securityVersion: num
   return r.body as { id: string };
 }
 
+/**
+ * The fleet simulator's devices (`fleetward simulate`): each enrolled with its own key, its TUF root
+ * pinned from the enrollment answer, connected over mTLS MQTT, answering `update` with the agent's real
+ * updater. Simulated time runs slowly: these tests are about updates, a few reports are enough.
+ */
+async function simulate(
+  t: TestContext,
+  server: TestServer,
+  devices: number,
+  updateFaults?: UpdateFaultOptions,
+): Promise<Simulation> {
+  const options = validateOptions({
+    server: server.url,
+    token: server.adminToken,
+    product: 'lock',
+    profile: 'lock',
+    devices,
+    speed: 60,
+    durationMs: 86_400_000,
+    intervalMs: 300_000,
+    scenarios: [],
+    labels: null,
+    seed: 6,
+    idPrefix: 'lock',
+    concurrency: 16,
+    startAt: Date.now(),
+    updateFaults,
+  });
+  return startSimulation(options, { clock: systemClock, log: (l) => t.diagnostic(l) });
+}
+
 /** A mirror between some devices and the server that alters every artifact it passes on. */
 async function tamperingMirror(t: { after: (fn: () => unknown) => void }, upstream: string): Promise<string> {
   const mirror = createServer(async (req, res) => {
@@ -63,15 +95,35 @@ async function tamperingMirror(t: { after: (fn: () => unknown) => void }, upstre
   return `http://127.0.0.1:${(mirror.address() as AddressInfo).port}/device/v1/tuf/`;
 }
 
-test('end to end: a staged rollout reaches 50 devices phase by phase; a bad release aborts itself at the threshold', async (t) => {
+test('end to end: a staged rollout reaches 50 simulated devices phase by phase; a bad release aborts itself at the threshold', async (t) => {
   const clock = new ManualClock(Date.now());
   const server = await startTestServer(t, { clock });
   const product = { id: 'lock', name: 'Lock', model: 'L1', manufacturer: 'Acme', supportEnd: '2099-12-31' };
   await server.call('POST', '/api/v1/products', { token: server.adminToken, body: product });
-  const fleet = await startVirtualFleet(t, server, { productId: 'lock', count: 50, prefix: 'lock' });
-  const updates = server.services.updates;
+  // Release 2.0.0 is bad: most devices' new slot fails its health check, and two devices fetch through
+  // a tampering mirror. The simulator injects these faults for that version only: 1.0.0 reaches all 50.
+  const mirror = await tamperingMirror(t, server.url);
+  const sim = await simulate(t, server, 50, {
+    failUpdate: Array.from({ length: 50 }, (_, i) => i).filter((i) => i >= 2 && i % 5 !== 0),
+    failureRate: 0,
+    mirrors: [{ url: mirror, deviceIndexes: [0, 1] }],
+    onlyVersion: '2.0.0',
+  });
+  try {
+    await goodReleasePhaseByPhase(server, clock, sim);
+    await badReleaseAborts(server, clock, sim);
+  } finally {
+    await sim.stop();
+  }
+  const result = await sim.stop();
+  assert.equal(result.publishFailures, 0);
+  assert.ok((result.updates.succeeded ?? 0) >= 50, JSON.stringify(result.updates));
+  assert.ok((result.updates['rolled-back'] ?? 0) >= 1, JSON.stringify(result.updates));
+});
 
-  // 1. A good release, phase by phase: 2 % → 10 % → 50 % → 100 %, 10 minutes of soak each.
+/** 1. A good release, phase by phase: 2 % → 10 % → 50 % → 100 %, 10 minutes of soak each. */
+async function goodReleasePhaseByPhase(server: TestServer, clock: ManualClock, sim: Simulation) {
+  const updates = server.services.updates;
   const r1 = await release(server, '1.0.0', 1);
   const created = await cli(server, [
     'rollout',
@@ -110,20 +162,25 @@ test('end to end: a staged rollout reaches 50 devices phase by phase; a bad rele
     assert.equal((await updates.rollouts.get(rolloutId)).phase, phase + 1);
   }
   assert.equal((await updates.rollouts.get(rolloutId)).status, 'succeeded');
-  for (const d of fleet.values()) assert.equal((await d.updater.installed()).securityVersion, 1, d.id);
+  for (const d of sim.devices) assert.equal((await d.updater.installed()).securityVersion, 1, d.id);
   const status = await cli(server, ['rollout', 'status', rolloutId]);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /succeeded, phase 4\/4/);
   assert.match(status.stdout, /50 devices: succeeded 50/);
+  // What the devices report now names the firmware their active slot runs.
+  const reports = await eventually(async () => {
+    const page = await server.services.telemetry.listReports(sim.devices[7]!.id, { limit: 1000 });
+    return page.items.some((i) => i.report.firmware === '1.0.0') && page.items.map((i) => i.report);
+  }, 30_000);
+  assert.ok(
+    reports.some((r) => r.resets.some((x) => x.reason === 'firmware-update')),
+    'restarted into the new slot',
+  );
+}
 
-  // 2. A bad release: most devices fail their health check, two sit behind a tampering mirror.
-  const ids = [...fleet.keys()].sort();
-  const mirror = await tamperingMirror(t, server.url);
-  ids.forEach((id, i) => {
-    const d = fleet.get(id)!;
-    if (i < 2) d.fault = { mirror };
-    else if (i % 5 !== 0) d.fault = { unhealthy: true };
-  });
+/** 2. A bad release: the rollout aborts itself at the threshold, says why, and phase 2 never starts. */
+async function badReleaseAborts(server: TestServer, clock: ManualClock, sim: Simulation) {
+  const updates = server.services.updates;
   const r2 = await release(server, '2.0.0', 2);
   const bad = await cli(server, [
     'rollout',
@@ -159,10 +216,14 @@ test('end to end: a staged rollout reaches 50 devices phase by phase; a bad rele
     'no command went to phase 2',
   );
   // Devices that fell back still run release 1; the floor did not move (once every update in flight ended).
-  await Promise.all([...fleet.values()].map((d) => d.updater.idle()));
-  for (const d of fleet.values()) {
-    if (d.fault.unhealthy) assert.equal((await d.updater.installed()).content?.version ?? '1.0.0', '1.0.0');
+  await Promise.all(sim.devices.map((d) => d.updater.idle()));
+  for (const d of sim.devices.filter((x) => x.fault.unhealthy || x.fault.mirror)) {
+    const installed = await d.updater.installed();
+    assert.equal(installed.content?.version, '1.0.0', d.id);
+    assert.equal(installed.securityVersion, 1, d.id);
   }
+  const rolledBack = sim.devices.filter((d) => d.updateStatuses.some((s) => s.state === 'rolled-back'));
+  assert.ok(rolledBack.length >= 1 && rolledBack.every((d) => d.fault.unhealthy), 'only unhealthy devices fell back');
   const watch = await cli(server, ['rollout', 'status', badId, '--watch']);
   assert.equal(watch.code, 8, 'an aborted rollout is a failed check');
   assert.match(watch.stdout, /aborted/);
@@ -177,38 +238,47 @@ test('end to end: a staged rollout reaches 50 devices phase by phase; a bad rele
     (e: { action: string; target: string }) => e.action === 'rollout.abort' && e.target === `rollout:${badId}`,
   );
   assert.equal(abortEntry.details.reason, aborted.reason);
-  await Promise.all([...fleet.values()].map((d) => d.updater.idle()));
-});
+}
 
-test('end to end: devices behind a tampering mirror refuse the artifact and the refusal is recorded', async (t) => {
+test('end to end: simulated devices behind a tampering mirror refuse the artifact and the refusal is recorded', async (t) => {
   const server = await startTestServer(t);
   await server.call('POST', '/api/v1/products', {
     token: server.adminToken,
     body: { id: 'lock', name: 'Lock', model: 'L1', manufacturer: 'Acme', supportEnd: '2099-12-31' },
   });
-  const fleet = await startVirtualFleet(t, server, { productId: 'lock', count: 3, prefix: 'lock' });
   const mirror = await tamperingMirror(t, server.url);
-  for (const d of fleet.values()) d.fault = { mirror };
-  const r = await release(server, '1.0.0', 1);
-  const ro = await server.call('POST', '/api/v1/rollouts', {
-    token: server.adminToken,
-    body: { releaseId: r.id, phases: [100], maxFailurePct: 50, minFinished: 3 },
+  const sim = await simulate(t, server, 3, {
+    failUpdate: [],
+    failureRate: 0,
+    mirrors: [{ url: mirror, deviceIndexes: [0, 1, 2] }],
+    onlyVersion: null,
   });
-  assert.equal(ro.status, 201, JSON.stringify(ro.body));
-  const p = await eventually(async () => {
-    const q = await server.call('GET', `/api/v1/rollouts/${ro.body.id}`, { token: server.adminToken });
-    return q.body.rollout.status === 'aborted' && q.body;
-  }, 30_000);
-  assert.deepEqual(
-    p.failures.map((f: { reason: string }) => f.reason),
-    ['UPDATE_ARTIFACT_MISMATCH', 'UPDATE_ARTIFACT_MISMATCH', 'UPDATE_ARTIFACT_MISMATCH'],
-  );
-  for (const d of fleet.values()) assert.equal((await d.updater.installed()).content, null, 'nothing installed');
-  const ledger = await server.call('GET', '/api/v1/ledger?limit=1000', { token: server.adminToken });
-  const refusals = ledger.body.items.filter(
-    (e: { action: string; details: { code?: string } }) =>
-      e.action === 'update.result' && e.details.code === 'UPDATE_ARTIFACT_MISMATCH',
-  );
-  assert.equal(refusals.length, 3);
-  assert.equal(refusals[0].actor.startsWith('device:lock-'), true);
+  try {
+    const r = await release(server, '1.0.0', 1);
+    const ro = await server.call('POST', '/api/v1/rollouts', {
+      token: server.adminToken,
+      body: { releaseId: r.id, phases: [100], maxFailurePct: 50, minFinished: 3 },
+    });
+    assert.equal(ro.status, 201, JSON.stringify(ro.body));
+    const p = await eventually(async () => {
+      const q = await server.call('GET', `/api/v1/rollouts/${ro.body.id}`, { token: server.adminToken });
+      return q.body.rollout.status === 'aborted' && q.body;
+    }, 30_000);
+    assert.deepEqual(
+      p.failures.map((f: { reason: string }) => f.reason),
+      ['UPDATE_ARTIFACT_MISMATCH', 'UPDATE_ARTIFACT_MISMATCH', 'UPDATE_ARTIFACT_MISMATCH'],
+    );
+    await Promise.all(sim.devices.map((d) => d.updater.idle()));
+    for (const d of sim.devices) assert.equal((await d.updater.installed()).content, null, 'nothing installed');
+    const ledger = await server.call('GET', '/api/v1/ledger?limit=1000', { token: server.adminToken });
+    const refusals = ledger.body.items.filter(
+      (e: { action: string; details: { code?: string } }) =>
+        e.action === 'update.result' && e.details.code === 'UPDATE_ARTIFACT_MISMATCH',
+    );
+    assert.equal(refusals.length, 3);
+    assert.equal(refusals[0].actor.startsWith('device:lock-'), true);
+  } finally {
+    const result = await sim.stop();
+    assert.deepEqual(result.updates, { 'failed:UPDATE_ARTIFACT_MISMATCH': 3 });
+  }
 });
