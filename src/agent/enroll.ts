@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { DEVICE_ID_RE } from '../protocol/topics.ts';
 import { agentError } from './errors.ts';
-import { pinTrustedRoot } from './update/index.ts';
+import { pinTrustedRoot, updateStateDir } from './update/index.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -81,7 +81,7 @@ export async function enrollDevice(opts: EnrollOptions): Promise<EnrollOutcome> 
   await writeAtomic(files.key, x509.PemConverter.encode(keyDer, 'PRIVATE KEY'), 0o600);
   await writeAtomic(files.cert, [answer.certificate.trim(), ...answer.chain.map((c) => c.trim())].join('\n'), 0o644);
   // The update trust anchor, pinned now over the channel that authenticated this enrollment.
-  if (answer.tufRoot) await pinTrustedRoot(opts.outDir, answer.tufRoot);
+  if (answer.tufRoot) await pinTrustedRoot(updateStateDir(opts.outDir), answer.tufRoot);
   return { deviceId: answer.deviceId, mqtt: answer.mqtt, files };
 }
 

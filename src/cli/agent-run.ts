@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { defaultActions } from '../agent/actions.ts';
 import { Agent, type AgentLog } from '../agent/agent.ts';
 import { DEFAULT_BACKOFF } from '../agent/backoff.ts';
@@ -7,7 +6,14 @@ import { REAL_PROC } from '../agent/collect/proc-files.ts';
 import { readBootId } from '../agent/collect/system.ts';
 import { writeRebootMarker } from '../agent/resets.ts';
 import { detectFirmware, parseInterval, resolveEndpoints } from '../agent/run-config.ts';
-import { commandHealthCheck, hasTrustedRoot, pinTrustedRoot, Updater, updateAction } from '../agent/update/index.ts';
+import {
+  commandHealthCheck,
+  hasTrustedRoot,
+  pinTrustedRoot,
+  Updater,
+  updateAction,
+  updateStateDir,
+} from '../agent/update/index.ts';
 import { systemClock } from '../protocol/clock.ts';
 import { isFleetwardError } from '../protocol/errors.ts';
 import { RESET_REASONS, type ResetReason } from '../protocol/report.ts';
@@ -48,7 +54,7 @@ export const agentRunVerb = defineVerb({
       const intervalMs = parseInterval(values.interval);
       const endpoints = await resolveEndpoints(values.dir, { broker: values.broker, server: serverFlag(ctx) });
       // Updates (agent/update): TUF-verified, A/B slots under DIR/update, states on update-status.
-      const updateDir = join(values.dir, 'update');
+      const updateDir = updateStateDir(values.dir);
       await pinRootOnFirstContact(updateDir, endpoints.server ?? DEFAULT_SERVER, jsonLog(ctx));
       const updater = new Updater({
         dir: updateDir,

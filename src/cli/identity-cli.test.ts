@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { hasTrustedRoot } from '../agent/update/index.ts';
+import { hasTrustedRoot, updateStateDir } from '../agent/update/index.ts';
 import { mosquittoPub } from '../server/testing/mqtt-clients.ts';
 import { startTestServer } from '../server/testing/test-server.ts';
 import { fleetward } from './testing/run-fleetward.ts';
@@ -50,7 +50,7 @@ test('cli: enroll-token create, agent enroll leaves key.pem cert.pem ca.pem, the
   ]);
   assert.equal(enrolled.code, 0, enrolled.stderr);
   for (const f of ['key.pem', 'cert.pem', 'ca.pem']) assert.ok(existsSync(join(out, f)), f);
-  assert.ok(hasTrustedRoot(out), 'the TUF root is pinned at enrollment');
+  assert.ok(hasTrustedRoot(updateStateDir(out)), 'the TUF root is pinned where `agent run` looks');
   assert.deepEqual(JSON.parse(enrolled.stdout).mqtt, server.mqtt);
   // `agent run --dir` needs nothing more: enroll remembered where to connect.
   assert.deepEqual(JSON.parse(readFileSync(join(out, 'agent.json'), 'utf8')), {

@@ -2,7 +2,14 @@ import { stat } from 'node:fs/promises';
 import type { MqttClient } from 'mqtt';
 import { defaultActions } from '../agent/actions.ts';
 import { CommandHandler, type CommandOutcome } from '../agent/command-handler.ts';
-import { type FetchLimits, type SlotName, type UpdateCommand, Updater, updateAction } from '../agent/update/index.ts';
+import {
+  type FetchLimits,
+  type SlotName,
+  type UpdateCommand,
+  Updater,
+  updateAction,
+  updateStateDir,
+} from '../agent/update/index.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { CommandResult } from '../protocol/commands.ts';
 import { FleetwardError } from '../protocol/errors.ts';
@@ -91,8 +98,8 @@ export class SimulatedDevice {
     this.behaviour = o.behaviour;
     this.fault = o.fault;
     this.updater = new Updater({
-      // enrollDevice pinned the TUF root from the enrollment answer here (<dir>/tuf/root.json).
-      dir: o.enrolled.dir,
+      // enrollDevice pinned the TUF root from the enrollment answer here, as for the real agent.
+      dir: updateStateDir(o.enrolled.dir),
       report: (s) => this.#onUpdateStatus(s),
       restart: async () => o.behaviour.noteReboot('firmware-update'),
       healthCheck: (slot, image) => this.#healthCheck(slot, image),

@@ -7,6 +7,7 @@ export {
   hasTrustedRoot,
   pinTrustedRoot,
   toUpdateError,
+  updateStateDir,
   type VerifiedTarget,
 } from './tuf-client.ts';
 export { type UpdateCommand, Updater, type UpdaterOptions } from './updater.ts';

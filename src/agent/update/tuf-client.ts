@@ -48,6 +48,14 @@ export interface VerifiedTarget {
 const metadataDir = (stateDir: string) => join(stateDir, 'tuf');
 
 /** True when a trusted root is pinned in `stateDir`. */
+/**
+ * The update state directory inside an agent directory (trusted TUF metadata, downloads, A/B slots):
+ * one definition, so enrollment pins the root exactly where `agent run` and the simulator look.
+ */
+export function updateStateDir(agentDir: string): string {
+  return join(agentDir, 'update');
+}
+
 export function hasTrustedRoot(stateDir: string): boolean {
   return existsSync(join(metadataDir(stateDir), 'root.json'));
 }
