@@ -120,6 +120,10 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
   // The rest of an oversized body is never read: close the connection rather than leave it (and
   // a graceful shutdown) waiting on bytes nobody wants.
   if (problem.status === 413) reply.header('connection', 'close');
+  // RFC 9110 §10.2.3: tell a rate-limited client when to come back.
+  if (problem.status === 429 && typeof problem.retryAfterSeconds === 'number') {
+    reply.header('retry-after', String(problem.retryAfterSeconds));
+  }
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }
 

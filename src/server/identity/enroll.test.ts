@@ -130,6 +130,8 @@ test('enroll: guessing tokens is rate-limited per source address', async (t) => 
   const [real] = await tokens(server, { productId: 'lock' });
   const blocked = await server.call('POST', '/device/v1/enroll', { body: { token: real, csr } });
   assert.equal(blocked.body.code, 'RATE_LIMITED', 'even a valid token waits out the window');
+  const retryAfter = Number(blocked.headers.get('retry-after'));
+  assert.ok(retryAfter > 0 && retryAfter <= 600, `Retry-After names the wait: ${retryAfter}`);
 });
 
 test('enroll: the CRL is served to anyone, PEM or DER', async (t) => {
