@@ -85,6 +85,8 @@ export interface RunningServer {
 export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
+  /** How often event streams send a heartbeat and re-check the caller's token (default 15 s). */
+  streamHeartbeatMs?: number;
 }
 
 /** Device identity routes and the MQTT transport (built-in broker or external Mosquitto), wired together. */
@@ -132,6 +134,7 @@ async function startDetection(
     transport: DeviceTransport;
     updates: UpdatesService;
     baseUrl: () => string;
+    streamHeartbeatMs: number | undefined;
   },
 ) {
   const { store, ledger, bus, clock, registry, transport } = d;
@@ -174,7 +177,7 @@ async function startDetection(
     webhook: { secret: config.webhookSecret ?? null },
   });
   registerDetectRoutes(d.app, profiles);
-  registerRespondRoutes(d.app, respond);
+  registerRespondRoutes(d.app, respond, { streamHeartbeatMs: d.streamHeartbeatMs });
   await detect.start();
   respond.start();
   return {
@@ -275,6 +278,7 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
   const detection = await startDetection(config, {
     ...{ app, store, ledger, bus, clock, registry, identity, trust, transport, updates },
     baseUrl: () => baseUrl,
+    streamHeartbeatMs: options.streamHeartbeatMs,
   });
   registerAssessmentRoutes(app, assessment, { maxArtifactBytes: config.maxArtifactBytes });
   registerTufRoutes(app, updates.repo, updates.artifacts);

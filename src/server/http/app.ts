@@ -60,6 +60,14 @@ export async function createHttpApp(deps: HttpDeps): Promise<FleetwardApp> {
   // Only JSON is spoken; anything else is a 415, not a string a schema then half-accepts.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
+  app.decorateRequest('stillAuthorized', async function (this: FastifyRequest) {
+    try {
+      await authenticate(this, deps.access);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 
   await app.register(fastifySwagger, {
     openapi: {

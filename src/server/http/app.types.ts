@@ -17,6 +17,11 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
+    /**
+     * Checks the request's credentials again (token revoked or expired, operator disabled or demoted
+     * since the request began): long-lived responses such as event streams call it periodically.
+     */
+    stillAuthorized(): Promise<boolean>;
   }
 }
 

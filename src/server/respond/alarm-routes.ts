@@ -48,7 +48,12 @@ const suppressBody = z.strictObject({
 /** Comment lines keep proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
 
-export function registerAlarmRoutes(app: FleetwardApp, alarms: AlarmService, feed: AlarmFeed): void {
+export function registerAlarmRoutes(
+  app: FleetwardApp,
+  alarms: AlarmService,
+  feed: AlarmFeed,
+  heartbeatMs = HEARTBEAT_MS,
+): void {
   const tags = ['alarms'];
   app.get(
     '/api/v1/alarms',
@@ -98,7 +103,7 @@ export function registerAlarmRoutes(app: FleetwardApp, alarms: AlarmService, fee
     },
     async (req) => alarms.clear(req.params.id, req.body.reason, actionContext(req)),
   );
-  registerStream(app, feed);
+  registerStream(app, feed, heartbeatMs);
 }
 
 /**
@@ -106,7 +111,7 @@ export function registerAlarmRoutes(app: FleetwardApp, alarms: AlarmService, fee
  * id = feed sequence so a reconnecting client resumes with Last-Event-ID. Only `text/event-stream`
  * is spoken: anything else gets 406 (a plain fetch must not hang on an endless body).
  */
-function registerStream(app: FleetwardApp, feed: AlarmFeed): void {
+function registerStream(app: FleetwardApp, feed: AlarmFeed, heartbeatMs: number): void {
   app.addHook('preClose', async () => feed.close());
   app.get(
     '/api/v1/alarms/stream',
@@ -135,7 +140,13 @@ function registerStream(app: FleetwardApp, feed: AlarmFeed): void {
         'x-accel-buffering': 'no',
       });
       res.write(': fleetward alarm stream\n\n');
-      const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+      // Each heartbeat re-checks the token: a revoked token or disabled operator stops receiving alarms.
+      const heartbeat = setInterval(() => {
+        req.stillAuthorized().then(
+          (ok) => (ok ? res.write(': ping\n\n') : end()),
+          () => end(),
+        );
+      }, heartbeatMs);
       let unsubscribe = () => {};
       const end = () => {
         clearInterval(heartbeat);

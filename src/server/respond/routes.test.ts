@@ -218,3 +218,26 @@ test('emergency actions need a second admin: the requester cannot approve; a dif
     'emergency.request:rejected',
   ]);
 });
+
+test('alarm stream: revoking the token ends a stream that is already open', async (t) => {
+  const server = await startTestServer(t, { streamHeartbeatMs: 50 });
+  const auditor = await server.tokenFor('auditor');
+  const res = await fetch(`${server.url}/api/v1/alarms/stream`, {
+    headers: { authorization: `Bearer ${auditor}`, accept: 'text/event-stream' },
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  assert.match(first, /fleetward alarm stream/);
+  const mine = await server.call('GET', '/api/v1/tokens', { token: auditor });
+  assert.equal(
+    (await server.call('DELETE', `/api/v1/tokens/${mine.body.items[0].id}`, { token: auditor })).status,
+    204,
+  );
+  // The next heartbeats find the token revoked and end the stream (bounded by the 10 s fetch timeout).
+  for (;;) {
+    const { done } = await reader.read();
+    if (done) break;
+  }
+});

@@ -4,8 +4,12 @@ import { registerAlarmRoutes } from './alarm-routes.ts';
 import type { RespondService } from './service.ts';
 
 /** Alarms (with the SSE stream), device mitigations and emergency actions. */
-export function registerRespondRoutes(app: FleetwardApp, respond: RespondService): void {
-  registerAlarmRoutes(app, respond.alarms, respond.feed);
+export function registerRespondRoutes(
+  app: FleetwardApp,
+  respond: RespondService,
+  opts: { streamHeartbeatMs?: number } = {},
+): void {
+  registerAlarmRoutes(app, respond.alarms, respond.feed, opts.streamHeartbeatMs);
   registerMitigationRoutes(app, respond.mitigations);
   registerEmergencyRoutes(app, respond.emergencies);
 }

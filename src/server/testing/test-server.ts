@@ -23,7 +23,7 @@ export interface TestServer extends RunningServer {
 /** A real server on a free port over a fresh database, with a bootstrapped admin; closed when the test ends. */
 export async function startTestServer(
   t: TestContext,
-  options: { dialect?: SqlDialect; clock?: Clock; config?: Partial<ServeConfig> } = {},
+  options: { dialect?: SqlDialect; clock?: Clock; config?: Partial<ServeConfig>; streamHeartbeatMs?: number } = {},
 ): Promise<TestServer> {
   const { url, dataDir } = await freshDatabase(t, options.dialect ?? 'sqlite');
   const config: ServeConfig = {
@@ -48,7 +48,11 @@ export async function startTestServer(
     maxArtifactBytes: 8 * 1024 * 1024,
     ...options.config,
   };
-  const server = await startServer(config, { clock: options.clock ?? systemClock, logger: pino({ level: 'silent' }) });
+  const server = await startServer(config, {
+    clock: options.clock ?? systemClock,
+    logger: pino({ level: 'silent' }),
+    streamHeartbeatMs: options.streamHeartbeatMs,
+  });
   t.after(() => server.close());
   const call: TestServer['call'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
