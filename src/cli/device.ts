@@ -22,6 +22,24 @@ export const deviceNoun: CliNoun = {
   summary: 'the device registry',
   verbs: {
     reports: deviceReportsVerb,
+    'command-results': defineVerb({
+      summary: 'what the device answered to its commands, newest first',
+      usage: 'ID [--limit N] [--json]',
+      positionals: 1,
+      options: { ...JSON_FLAG, limit: { type: 'string' } },
+      run: async ({ values, positionals }, ctx) => {
+        const q = values.limit ? `?limit=${encodeURIComponent(values.limit)}` : '';
+        const { items } = await ctx
+          .api()
+          .request<{ items: Array<Record<string, unknown>> }>('GET', `${path(positionals[0]!)}/command-results${q}`);
+        if (values.json) printJson(ctx.out, items);
+        else {
+          const rows = items.map((r) => ({ ...r, receivedAt: isoTime(r.receivedAt as number) }));
+          ctx.out(formatTable(rows, ['receivedAt', 'id', 'type', 'status', 'code', 'detail']));
+        }
+        return 0;
+      },
+    }),
     list: defineVerb({
       summary: 'list devices, filtered; --all follows every page',
       usage:

@@ -33,7 +33,7 @@ import { RegistryService, registerRegistryRoutes } from './registry/index.ts';
 import { CommandUpdatePort, RespondService, registerRespondRoutes } from './respond/index.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.types.ts';
-import { registerTelemetryRoutes, reportsHandler, TelemetryService } from './telemetry/index.ts';
+import { CommandResultsService, registerTelemetryRoutes, reportsHandler, TelemetryService } from './telemetry/index.ts';
 import {
   registerReleaseRoutes,
   registerRolloutRoutes,
@@ -271,9 +271,11 @@ export async function startServer(config: ServeConfig, options: StartOptions = {
     identity.retireDue().catch((err: unknown) => logger.error({ err }, 'certificate retirement failed'));
   }, 60_000);
   retireTimer.unref();
-  registerTelemetryRoutes(app, telemetry);
+  const commandResults = new CommandResultsService(store, clock);
+  registerTelemetryRoutes(app, telemetry, commandResults);
   // Reports are validated and group-committed before the broker's PUBACK (acknowledged means stored).
   transport.gateway.onDeviceMessage('reports', reportsHandler(telemetry));
+  transport.gateway.onDeviceMessage('command-results', (m) => commandResults.ingest(m));
   let baseUrl = '';
   const detection = await startDetection(config, {
     ...{ app, store, ledger, bus, clock, registry, identity, trust, transport, updates },

@@ -34,6 +34,7 @@ const EXPECTED: Record<string, 'public' | 'self' | 'read' | 'write' | 'admin'> =
   'PATCH /api/v1/devices/:id': 'write',
   'DELETE /api/v1/devices/:id': 'write',
   'GET /api/v1/devices/:id/reports': 'read',
+  'GET /api/v1/devices/:id/command-results': 'read',
   'GET /api/v1/security-profiles': 'read',
   'POST /api/v1/security-profiles': 'write',
   'GET /api/v1/security-profiles/:id': 'read',

@@ -1,3 +1,4 @@
+export { CommandResultsService, type StoredCommandResult } from './command-results.ts';
 export { DEFAULT_HOLD, type HoldOptions, reportsHandler } from './ingest-handler.ts';
 export type {
   AcceptedReport,

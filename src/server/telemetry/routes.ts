@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { COMMAND_RESULT_STATUSES } from '../../protocol/commands.ts';
 import { reportSchema } from '../../protocol/report.ts';
 import type { FleetwardApp } from '../http/app.types.ts';
 import { epochMs, idParams, pageOf } from '../http/schemas.ts';
+import type { CommandResultsService } from './command-results.ts';
 import type { TelemetryService } from './service.ts';
 
 const storedReportSchema = z.object({
@@ -37,8 +39,37 @@ const statsSchema = z.object({
   ),
 });
 
-export function registerTelemetryRoutes(app: FleetwardApp, telemetry: TelemetryService): void {
+const commandResultSchema = z.object({
+  deviceId: z.string(),
+  id: z.string(),
+  type: z.string(),
+  status: z.enum(COMMAND_RESULT_STATUSES),
+  code: z.string().nullable(),
+  detail: z.string().nullable(),
+  at: epochMs.describe('device time'),
+  receivedAt: epochMs,
+});
+
+export function registerTelemetryRoutes(
+  app: FleetwardApp,
+  telemetry: TelemetryService,
+  commandResults: CommandResultsService,
+): void {
   const tags = ['telemetry'];
+  app.get(
+    '/api/v1/devices/:id/command-results',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags,
+        summary: 'What the device answered to its commands, newest first',
+        params: idParams,
+        querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+        response: { 200: z.object({ items: z.array(commandResultSchema) }) },
+      },
+    },
+    async (req) => ({ items: await commandResults.list(req.params.id, req.query.limit) }),
+  );
   app.get(
     '/api/v1/devices/:id/reports',
     {
