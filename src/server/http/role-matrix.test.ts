@@ -46,6 +46,7 @@ const EXPECTED: Record<string, 'public' | 'self' | 'read' | 'write' | 'admin'> =
   'POST /api/v1/alarms/:id/acknowledge': 'write',
   'POST /api/v1/alarms/:id/suppress': 'write',
   'POST /api/v1/alarms/:id/clear': 'write',
+  'GET /api/v1/webhook-deliveries': 'read',
   'POST /api/v1/devices/:id/quarantine': 'write',
   'POST /api/v1/devices/:id/release-quarantine': 'write',
   'POST /api/v1/devices/:id/force-update': 'write',

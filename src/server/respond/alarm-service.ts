@@ -4,7 +4,7 @@ import { FleetwardError } from '../../protocol/errors.ts';
 import type { Bus, BusEvents } from '../bus/bus.types.ts';
 import type { Evidence } from '../detect/index.ts';
 import { type ActionContext, type LedgerService, SYSTEM_ACTOR } from '../ledger/index.ts';
-import type { Store } from '../store/store.types.ts';
+import type { AnyDb, Store } from '../store/store.types.ts';
 import type { AlarmFeed } from './alarm-feed.ts';
 import * as db from './alarm-store.ts';
 import type { Alarm, AlarmFilter, RespondErrorCode } from './model.ts';
@@ -41,8 +41,15 @@ export class AlarmService {
     this.feed = feed;
   }
 
-  /** A detection fired: opens an alarm, or folds it into the open one with the same key (de-duplication). */
-  async raise(e: BusEvents['alarm.raised']): Promise<RaiseOutcome> {
+  /**
+   * A detection fired: opens an alarm, or folds it into the open one with the same key (de-duplication).
+   * `onOpened` runs inside the same transaction for a new, unsuppressed alarm (the webhook outbox writes
+   * its notification there, so the two commit together or not at all).
+   */
+  async raise(
+    e: BusEvents['alarm.raised'],
+    onOpened?: (tx: AnyDb, alarm: Alarm) => Promise<void>,
+  ): Promise<RaiseOutcome> {
     const now = this.#clock.now();
     const outcome = await this.#store.transaction(async (tx): Promise<RaiseOutcome> => {
       const key = db.dedupKey(e);
@@ -88,6 +95,7 @@ export class AlarmService {
           suppressed: !!sup,
         },
       });
+      if (!sup && onOpened) await onOpened(tx, alarm);
       return { alarm, created: true, suppressed: !!sup };
     });
     this.feed.emit(outcome.created ? 'raised' : 'repeated', outcome.alarm);

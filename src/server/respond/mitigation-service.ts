@@ -5,8 +5,10 @@ import type { Bus } from '../bus/bus.types.ts';
 import type { DeviceOutbox } from '../gateway/gateway.types.ts';
 import type { ActionContext, LedgerService } from '../ledger/index.ts';
 import type { DeviceStatus, RegistryService } from '../registry/index.ts';
-import type { Store } from '../store/store.types.ts';
+import type { AnyDb, Store } from '../store/store.types.ts';
 import * as db from './action-store.ts';
+import { originOf } from './delivery-store.ts';
+import type { WebhookOutbox } from './delivery-worker.ts';
 import type {
   Alarm,
   IdentityPort,
@@ -15,7 +17,6 @@ import type {
   RespondErrorCode,
   UpdatesPort,
 } from './model.ts';
-import type { WebhookNotifier } from './webhook.ts';
 
 /** The zone a quarantined device is moved to (network policy keys on it; the broker keys on the status). */
 export const QUARANTINE_ZONE = 'quarantine';
@@ -29,7 +30,7 @@ export interface MitigationDeps {
   outbox: DeviceOutbox | null;
   identity: IdentityPort | null;
   updates: UpdatesPort | null;
-  webhook: WebhookNotifier;
+  webhook: WebhookOutbox;
 }
 
 const fail = (code: RespondErrorCode, message: string, details: Record<string, unknown>, cause?: unknown) =>
@@ -127,18 +128,24 @@ export class MitigationService {
     );
   }
 
-  /** Posts the alarm to the profile's webhook (signed, retried). Records the outcome; never throws for delivery failures. */
-  async notify(alarm: Alarm, url: string, ctx: ActionContext): Promise<MitigationRecord> {
-    const result = await this.#d.webhook.deliver(url, { type: 'alarm.raised', alarm });
+  /**
+   * Queues the alarm for the profile's webhook inside `tx`, the transaction that opens the alarm: the
+   * notification exists if and only if the alarm does, and survives restarts (delivery-worker.ts sends
+   * it). Without a webhook secret nothing is queued and the mitigation is recorded as failed.
+   */
+  async notifyIn(tx: AnyDb, alarm: Alarm, url: string, ctx: ActionContext): Promise<MitigationRecord> {
+    const { webhook } = this.#d;
     // The URL may carry a token in its query: only its origin goes on record.
-    const details = {
-      origin: new URL(url).origin,
-      attempts: result.attempts,
-      status: result.status,
-      failure: result.failure,
-      deliveryId: result.deliveryId,
-    };
-    return this.#record(alarm.deviceId, 'notify', alarm.id, ctx, result.ok ? 'applied' : 'failed', details);
+    const origin = originOf(url);
+    if (!webhook.configured) {
+      return this.#recordIn(tx, alarm.deviceId, 'notify', alarm.id, ctx, 'failed', {
+        origin,
+        failure: 'not-configured',
+      });
+    }
+    const event = { type: 'alarm.raised', alarm };
+    const deliveryId = await webhook.enqueueIn(tx, url, event, { alarmId: alarm.id, deviceId: alarm.deviceId });
+    return this.#recordIn(tx, alarm.deviceId, 'notify', alarm.id, ctx, 'applied', { origin, deliveryId, queued: true });
   }
 
   async list(deviceId: string, limit = 100): Promise<MitigationRecord[]> {
@@ -195,6 +202,18 @@ export class MitigationService {
     state: MitigationRecord['state'],
     details: Record<string, unknown>,
   ): Promise<MitigationRecord> {
+    return this.#d.store.transaction((tx) => this.#recordIn(tx, deviceId, action, alarmId, ctx, state, details));
+  }
+
+  async #recordIn(
+    tx: AnyDb,
+    deviceId: string,
+    action: MitigationAction,
+    alarmId: string | null,
+    ctx: ActionContext,
+    state: MitigationRecord['state'],
+    details: Record<string, unknown>,
+  ): Promise<MitigationRecord> {
     const now = this.#d.clock.now();
     const record: MitigationRecord = {
       id: `mi-${now.toString(36).padStart(9, '0')}-${randomBytes(5).toString('hex')}`,
@@ -206,15 +225,13 @@ export class MitigationService {
       details,
       createdAt: now,
     };
-    await this.#d.store.transaction(async (tx) => {
-      await db.insertMitigation(tx, record);
-      await this.#d.ledger.appendIn(tx, {
-        ...ctx,
-        action: `mitigation.${action}`,
-        target: `device:${deviceId}`,
-        result: state === 'applied' ? 'ok' : 'failed',
-        details: { mitigationId: record.id, alarmId, ...details },
-      });
+    await db.insertMitigation(tx, record);
+    await this.#d.ledger.appendIn(tx, {
+      ...ctx,
+      action: `mitigation.${action}`,
+      target: `device:${deviceId}`,
+      result: state === 'applied' ? 'ok' : 'failed',
+      details: { mitigationId: record.id, alarmId, ...details },
     });
     return record;
   }

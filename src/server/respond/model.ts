@@ -61,6 +61,29 @@ export interface MitigationRecord {
   createdAt: number;
 }
 
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'rejected', 'exhausted'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
+ * One webhook notification in the outbox, as operators see it. Only the URL's origin is shown: a
+ * receiver's URL may carry a token in its path or query, and auditors can read this list.
+ */
+export interface WebhookDelivery {
+  id: string;
+  origin: string;
+  alarmId: string | null;
+  deviceId: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  /** Last HTTP status, or null when no answer came. */
+  lastStatus: number | null;
+  /** `timeout`, `network`, `http-<status>`, `not-configured`; never a body or a secret. */
+  lastError: string | null;
+  updatedAt: number;
+}
+
 export const EMERGENCY_KINDS = ['quarantine-product', 'revoke-ca', 'rotate-product-credentials'] as const;
 export type EmergencyKind = (typeof EMERGENCY_KINDS)[number];
 export type EmergencyState = 'pending' | 'executed' | 'failed' | 'rejected' | 'expired';

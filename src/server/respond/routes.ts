@@ -1,9 +1,10 @@
 import type { FleetwardApp } from '../http/app.types.ts';
 import { registerEmergencyRoutes, registerMitigationRoutes } from './action-routes.ts';
 import { registerAlarmRoutes } from './alarm-routes.ts';
+import { registerDeliveryRoutes } from './delivery-routes.ts';
 import type { RespondService } from './service.ts';
 
-/** Alarms (with the SSE stream), device mitigations and emergency actions. */
+/** Alarms (with the SSE stream), device mitigations, emergency actions and webhook deliveries. */
 export function registerRespondRoutes(
   app: FleetwardApp,
   respond: RespondService,
@@ -12,4 +13,5 @@ export function registerRespondRoutes(
   registerAlarmRoutes(app, respond.alarms, respond.feed, opts.streamHeartbeatMs);
   registerMitigationRoutes(app, respond.mitigations);
   registerEmergencyRoutes(app, respond.emergencies);
+  registerDeliveryRoutes(app, respond.deliveries);
 }

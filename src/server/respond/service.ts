@@ -6,10 +6,10 @@ import type { RegistryService } from '../registry/index.ts';
 import type { Store } from '../store/store.types.ts';
 import { AlarmFeed } from './alarm-feed.ts';
 import { AlarmService } from './alarm-service.ts';
+import { type OutboxOptions, WebhookOutbox } from './delivery-worker.ts';
 import { EmergencyService } from './emergency-service.ts';
 import { MitigationService } from './mitigation-service.ts';
 import type { IdentityPort, UpdatesPort } from './model.ts';
-import { WebhookNotifier, type WebhookOptions } from './webhook.ts';
 
 export interface RespondDeps {
   store: Store;
@@ -20,9 +20,9 @@ export interface RespondDeps {
   outbox?: DeviceOutbox | null;
   identity?: IdentityPort | null;
   updates?: UpdatesPort | null;
-  webhook?: Partial<WebhookOptions> & { secret: string | null };
-  /** Injected backoff wait for webhook retries (tests observe it instead of waiting). */
-  sleep?: (ms: number) => Promise<void>;
+  webhook?: Partial<OutboxOptions> & { secret: string | null };
+  /** Jitter source for webhook retries (tests pin it). */
+  random?: () => number;
 }
 
 /** Automatic mitigations act as this actor in the ledger. */
@@ -38,14 +38,22 @@ export class RespondService {
   readonly mitigations: MitigationService;
   readonly emergencies: EmergencyService;
   readonly feed = new AlarmFeed();
+  /** Durable webhook deliveries (the outbox and its worker). */
+  readonly deliveries: WebhookOutbox;
   readonly #bus: Bus;
   #chain: Promise<void> = Promise.resolve();
-  #background = new Set<Promise<unknown>>();
   #unsubscribe: Array<() => void> = [];
 
   constructor(deps: RespondDeps) {
     this.#bus = deps.bus;
-    const webhook = new WebhookNotifier(deps.webhook ?? { secret: null }, deps.clock, deps.sleep);
+    const webhook = new WebhookOutbox({
+      store: deps.store,
+      ledger: deps.ledger,
+      clock: deps.clock,
+      options: deps.webhook ?? { secret: null },
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+    this.deliveries = webhook;
     this.alarms = new AlarmService(deps.store, deps.ledger, deps.bus, deps.clock, this.feed);
     this.mitigations = new MitigationService({
       store: deps.store,
@@ -75,15 +83,20 @@ export class RespondService {
         this.#serial(async () => void (await this.alarms.clearByDetection(e))),
       ),
     );
+    // Deliveries left pending by an earlier run (or another server) go out from here on.
+    this.deliveries.start();
   }
 
-  /** Ends SSE streams, stops listening and waits for queued work and webhook deliveries in flight. */
+  /**
+   * Ends SSE streams, stops listening, waits for queued work and for the webhook attempts in flight to
+   * be recorded. Deliveries still pending stay in the outbox for the next start.
+   */
   async stop(): Promise<void> {
     for (const u of this.#unsubscribe) u();
     this.#unsubscribe = [];
     this.feed.close();
     await this.#chain;
-    await Promise.allSettled([...this.#background]);
+    await this.deliveries.stop();
   }
 
   /** Resolves when every event queued so far has been handled (tests wait on this). */
@@ -91,15 +104,19 @@ export class RespondService {
     return this.#serial(async () => {});
   }
 
-  /** Waits for queued events and background webhook deliveries. */
+  /** Waits for queued events, then for one worker turn over the deliveries due now (tests wait on this). */
   async settled(): Promise<void> {
     await this.idle();
-    await Promise.allSettled([...this.#background]);
+    await this.deliveries.tick();
   }
 
   async onRaised(e: BusEvents['alarm.raised']): Promise<void> {
-    const { alarm, created, suppressed } = await this.alarms.raise(e);
+    const notifyUrl = e.mitigations.includes('notify') ? e.notifyUrl : null;
+    const { alarm, created, suppressed } = await this.alarms.raise(e, async (tx, opened) => {
+      if (notifyUrl) await this.mitigations.notifyIn(tx, opened, notifyUrl, DETECTION_ACTOR);
+    });
     if (!created || suppressed) return;
+    if (notifyUrl) this.deliveries.kick();
     const reason = `alarm ${alarm.id}: ${alarm.profileId}/${alarm.behaviour}`;
     for (const m of e.mitigations) {
       try {
@@ -107,19 +124,11 @@ export class RespondService {
         else if (m === 'revoke') await this.mitigations.revoke(alarm.deviceId, reason, DETECTION_ACTOR, alarm.id);
         else if (m === 'force-update')
           await this.mitigations.forceUpdate(alarm.deviceId, reason, DETECTION_ACTOR, alarm.id);
-        else if (m === 'notify' && e.notifyUrl) {
-          // Retries with backoff can take minutes: never hold up the next alarm for them.
-          this.#track(this.mitigations.notify(alarm, e.notifyUrl, DETECTION_ACTOR));
-        }
+        // `notify` was queued with the alarm itself (the outbox worker sends it).
       } catch {
         // Recorded as a failed mitigation in the ledger by the mitigation itself; the next one still runs.
       }
     }
-  }
-
-  #track(p: Promise<unknown>): void {
-    const run = p.catch(() => {}).finally(() => this.#background.delete(run));
-    this.#background.add(run);
   }
 
   #serial(fn: () => Promise<void>): Promise<void> {

@@ -9,6 +9,8 @@ import type { Clock } from '../../protocol/clock.ts';
  * not make every retry land on the receiver at the same instant.
  */
 export const SIGNATURE_HEADER = 'fleetward-signature';
+/** The delivery id: the same on every retry of one notification, so receivers can drop duplicates. */
+export const DELIVERY_HEADER = 'fleetward-delivery';
 
 export interface WebhookOptions {
   /** HMAC key; null disables delivery (every attempt fails as not configured). */
@@ -61,6 +63,10 @@ export function verifySignature(
   return timingSafeEqual(expected, Buffer.from(m[2]!, 'hex'));
 }
 
+/**
+ * In-memory delivery with retries in this call: for one-off sends and receivers testing their side. The
+ * server delivers alarms through the durable outbox (delivery-worker.ts) instead.
+ */
 export class WebhookNotifier {
   readonly #options: WebhookOptions;
   readonly #clock: Clock;
@@ -82,8 +88,7 @@ export class WebhookNotifier {
 
   /** Delay before retry number `attempt` (1-based): uniform in [0, min(max, base × 2^(attempt-1))]. */
   backoff(attempt: number): number {
-    const cap = Math.min(this.#options.maxDelayMs, this.#options.baseDelayMs * 2 ** (attempt - 1));
-    return Math.floor(this.#random() * cap);
+    return backoffDelay(attempt, this.#options, this.#random);
   }
 
   /** Posts `event` as JSON, retrying transient failures. Never throws. */
@@ -95,34 +100,74 @@ export class WebhookNotifier {
     let status: number | null = null;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       status = await this.#attempt(url, body, secret, deliveryId);
-      if (status !== null && status >= 200 && status < 300)
-        return { ok: true, attempts: attempt, status, failure: null, deliveryId };
-      if (status !== null && status >= 400 && status < 500 && status !== 408 && status !== 429) {
-        return { ok: false, attempts: attempt, status, failure: 'rejected', deliveryId };
-      }
+      const kind = classifyStatus(status);
+      if (kind === 'delivered') return { ok: true, attempts: attempt, status, failure: null, deliveryId };
+      if (kind === 'rejected') return { ok: false, attempts: attempt, status, failure: 'rejected', deliveryId };
       if (attempt < maxAttempts) await this.#sleep(this.backoff(attempt));
     }
     return { ok: false, attempts: maxAttempts, status, failure: 'exhausted', deliveryId };
   }
 
   async #attempt(url: string, body: string, secret: string, deliveryId: string): Promise<number | null> {
-    const t = this.#clock.now();
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [SIGNATURE_HEADER]: signPayload(secret, t, body),
-          'fleetward-delivery': deliveryId,
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
-      });
-      await res.body?.cancel();
-      return res.status;
-    } catch {
-      return null;
-    }
+    const sent = await postSigned(url, body, {
+      secret,
+      deliveryId,
+      t: this.#clock.now(),
+      timeoutMs: this.#options.timeoutMs,
+    });
+    return sent.status;
   }
+}
+
+/** How one attempt ended: an HTTP status, or why none came. */
+export interface AttemptOutcome {
+  status: number | null;
+  error: 'timeout' | 'network' | null;
+}
+
+/**
+ * One signed POST: `fleetward-signature` over the body at time `t`, and the delivery id receivers
+ * dedupe on (delivery is at least once). Redirects are not followed (a receiver cannot bounce the
+ * signed body elsewhere). Never throws.
+ */
+export async function postSigned(
+  url: string,
+  body: string,
+  o: { secret: string; deliveryId: string; t: number; timeoutMs: number },
+): Promise<AttemptOutcome> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [SIGNATURE_HEADER]: signPayload(o.secret, o.t, body),
+        [DELIVERY_HEADER]: o.deliveryId,
+      },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(o.timeoutMs),
+    });
+    await res.body?.cancel();
+    return { status: res.status, error: null };
+  } catch (err) {
+    const timeout = err instanceof DOMException && err.name === 'TimeoutError';
+    return { status: null, error: timeout ? 'timeout' : 'network' };
+  }
+}
+
+/** 2xx delivered; a 4xx other than 408/429 will not get better by retrying; anything else is transient. */
+export function classifyStatus(status: number | null): 'delivered' | 'rejected' | 'transient' {
+  if (status !== null && status >= 200 && status < 300) return 'delivered';
+  if (status !== null && status >= 400 && status < 500 && status !== 408 && status !== 429) return 'rejected';
+  return 'transient';
+}
+
+/** Full jitter: uniform in [0, min(max, base × 2^(attempt-1))] for retry number `attempt` (1-based). */
+export function backoffDelay(
+  attempt: number,
+  o: { baseDelayMs: number; maxDelayMs: number },
+  random: () => number,
+): number {
+  const cap = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (attempt - 1));
+  return Math.floor(random() * cap);
 }
