@@ -25,6 +25,36 @@ const forTable = (a: Alarm) => ({
 });
 const path = (id: string) => `/api/v1/alarms/${encodeURIComponent(id)}`;
 
+interface Delivery {
+  id: string;
+  origin: string;
+  alarmId: string | null;
+  deviceId: string | null;
+  status: string;
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+const DELIVERY_COLUMNS = [
+  'id',
+  'status',
+  'attempts',
+  'lastError',
+  'origin',
+  'alarmId',
+  'deviceId',
+  'createdAt',
+  'next',
+];
+const deliveryRow = (d: Delivery) => ({
+  ...d,
+  lastError: d.lastError ?? '',
+  createdAt: isoTime(d.createdAt),
+  next: d.status === 'pending' ? isoTime(d.nextAttemptAt) : '',
+});
+
 /** `30m`, `2h`, `7d` → milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d{1,6})(m|h|d)$/.exec(text);
@@ -79,7 +109,7 @@ async function watch(ctx: CliContext, query: URLSearchParams, count: number | nu
 
 export const alarmsNoun: CliNoun = {
   name: 'alarms',
-  summary: 'detection alarms: list, watch live, acknowledge, suppress, clear',
+  summary: 'detection alarms: list, watch live, acknowledge, suppress, clear; webhook deliveries',
   verbs: {
     list: defineVerb({
       summary: 'list alarms, newest first (--state open for active and acknowledged)',
@@ -159,6 +189,20 @@ export const alarmsNoun: CliNoun = {
         const a = await ctx.api().request<Alarm>('POST', `${path(positionals[0]!)}/suppress`, body);
         if (values.json) printJson(ctx.out, a);
         else ctx.out(`suppressed ${a.id} until ${isoTime(a.suppressedUntil)}`);
+        return 0;
+      },
+    }),
+    deliveries: defineVerb({
+      summary: 'webhook notifications and their outcome, newest first (--status exhausted shows the failed ones)',
+      usage: '[--status pending|delivered|rejected|exhausted] [--limit N] [--json]',
+      options: { ...JSON_FLAG, status: { type: 'string' }, limit: { type: 'string' } },
+      run: async ({ values }, ctx) => {
+        const params = new URLSearchParams();
+        if (values.status) params.set('status', values.status);
+        if (values.limit) params.set('limit', values.limit);
+        const page = await ctx.api().request<{ items: Delivery[] }>('GET', `/api/v1/webhook-deliveries?${params}`);
+        if (values.json) printJson(ctx.out, page);
+        else ctx.out(formatTable(page.items.map(deliveryRow), DELIVERY_COLUMNS));
         return 0;
       },
     }),
