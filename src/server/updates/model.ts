@@ -200,6 +200,13 @@ export interface RolloutDevice {
   updatedAt: number;
 }
 
+/** How many devices of one phase are in one state: a row of the per-rollout aggregate. */
+export interface StateCount {
+  phase: number;
+  state: DeviceUpdateState;
+  n: number;
+}
+
 export interface PhaseProgress {
   phase: number;
   percent: number;

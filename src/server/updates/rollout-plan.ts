@@ -6,12 +6,12 @@ import {
   FINISHED_STATES,
   type PhaseProgress,
   type Rollout,
-  type RolloutDevice,
+  type StateCount,
 } from './model.ts';
 
 /**
  * The pure part of a rollout: who is in which phase, and what the counts say. No I/O, no clock: the
- * engine (rollouts.ts) passes `now`, so every decision is testable with plain values.
+ * driver (rollout-driver.ts) passes `now`, so every decision is testable with plain values.
  */
 
 /** A stable pseudo-random order: the same rollout always picks the same first 1 %, unbiased by id order. */
@@ -42,50 +42,52 @@ export function validPhases(phases: number[]): boolean {
   );
 }
 
-export function countStates(devices: RolloutDevice[]): Record<DeviceUpdateState, number> {
+/** Counts per state, from the per-(phase, state) aggregate. */
+export function countStates(tally: StateCount[]): Record<DeviceUpdateState, number> {
   const counts = Object.fromEntries(DEVICE_UPDATE_STATES.map((s) => [s, 0])) as Record<DeviceUpdateState, number>;
-  for (const d of devices) counts[d.state]++;
+  for (const c of tally) counts[c.state] += c.n;
   return counts;
 }
 
-export function phaseProgress(rollout: Rollout, devices: RolloutDevice[]): PhaseProgress[] {
+export function phaseProgress(rollout: Rollout, tally: StateCount[]): PhaseProgress[] {
   return rollout.phases.map((percent, phase) => {
-    const inPhase = devices.filter((d) => d.phase === phase);
+    const inPhase = tally.filter((c) => c.phase === phase);
+    const sum = (keep: (s: DeviceUpdateState) => boolean) =>
+      inPhase.filter((c) => keep(c.state)).reduce((n, c) => n + c.n, 0);
     return {
       phase,
       percent,
-      devices: inPhase.length,
-      finished: inPhase.filter((d) => FINISHED_STATES.has(d.state)).length,
-      succeeded: inPhase.filter((d) => d.state === 'succeeded').length,
-      failed: inPhase.filter((d) => FAILED_STATES.has(d.state)).length,
+      devices: sum(() => true),
+      finished: sum((s) => FINISHED_STATES.has(s)),
+      succeeded: sum((s) => s === 'succeeded'),
+      failed: sum((s) => FAILED_STATES.has(s)),
     };
   });
 }
 
+/** Finished and failed devices of a rollout: what the abort criterion looks at. */
+export interface FailureTally {
+  finished: number;
+  failed: number;
+}
+
 /**
  * The abort criterion (hawkBit's error threshold, AWS IoT Jobs' abortConfig): once at least
- * `minFinished` devices finished, a failure share above `maxFailurePct` stops the rollout. Returns the
- * reason, or null to go on.
+ * `minFinished` devices finished, a failure share above `maxFailurePct` stops the rollout.
  */
-export function abortReason(rollout: Rollout, devices: RolloutDevice[]): string | null {
-  const finished = devices.filter((d) => FINISHED_STATES.has(d.state));
-  const failed = finished.filter((d) => FAILED_STATES.has(d.state));
-  if (finished.length < rollout.minFinished || finished.length === 0) return null;
-  const pct = (failed.length * 100) / finished.length;
-  if (pct <= rollout.maxFailurePct) return null;
-  const codes = new Map<string, number>();
-  for (const d of failed) codes.set(d.reason ?? 'UNKNOWN', (codes.get(d.reason ?? 'UNKNOWN') ?? 0) + 1);
-  const top = [...codes]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 3)
-    .map(([c, n]) => `${c}×${n}`);
+export function shouldAbort(rollout: Rollout, t: FailureTally): boolean {
+  if (t.finished < rollout.minFinished || t.finished === 0) return false;
+  return (t.failed * 100) / t.finished > rollout.maxFailurePct;
+}
+
+/** Why the rollout stopped, with the most frequent failure codes devices reported. */
+export function abortReason(rollout: Rollout, t: FailureTally, top: Array<{ reason: string; n: number }>): string {
+  const pct = (t.failed * 100) / t.finished;
   return (
-    `failure rate ${pct.toFixed(1)}% (${failed.length} of ${finished.length} finished) exceeded ` +
-    `${rollout.maxFailurePct}% after at least ${rollout.minFinished} finished; reasons: ${top.join(', ')}`
+    `failure rate ${pct.toFixed(1)}% (${t.failed} of ${t.finished} finished) exceeded ` +
+    `${rollout.maxFailurePct}% after at least ${rollout.minFinished} finished; reasons: ${top.map((x) => `${x.reason}×${x.n}`).join(', ')}`
   );
 }
 
-/** Every device of phases up to `phase` finished. */
-export function phaseDone(devices: RolloutDevice[], phase: number): boolean {
-  return devices.filter((d) => d.phase <= phase).every((d) => FINISHED_STATES.has(d.state));
-}
+/** The states in which a device has not finished: a phase is done when none of its devices is in one. */
+export const UNFINISHED_STATES: DeviceUpdateState[] = DEVICE_UPDATE_STATES.filter((s) => !FINISHED_STATES.has(s));

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { FleetwardApp } from '../http/app.types.ts';
 import { actionContext } from '../http/request-context.ts';
 import { epochMs, idParams, idSchema, pageOf, pageQuery } from '../http/schemas.ts';
+import type { RolloutDevice } from './model.ts';
 import { DEVICE_UPDATE_STATES, ROLLOUT_STATUSES } from './model.ts';
-import type { RolloutService } from './rollouts.ts';
+import { PROGRESS_PAGE, type RolloutService } from './rollouts.ts';
 import { advisorySchema } from './schemas.ts';
 
 const tagSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:._=-]{0,63}$/);
@@ -53,6 +54,16 @@ const progressSchema = z.object({
     }),
   ),
   failures: z.array(z.object({ deviceId: z.string(), state: z.string(), reason: z.string().nullable() })),
+  devices: z.array(
+    z.object({
+      deviceId: z.string(),
+      ordinal: z.number().int(),
+      phase: z.number().int(),
+      state: z.string(),
+      reason: z.string().nullable(),
+    }),
+  ),
+  nextDevices: z.number().int().nullable(),
 });
 const createBody = z.strictObject({
   releaseId: idSchema,
@@ -125,16 +136,24 @@ export function registerRolloutRoutes(app: FleetwardApp, rollouts: RolloutServic
         tags,
         summary: 'Progress per phase and state, and why devices failed',
         params: idParams,
+        // Counts always; devices one bounded page at a time (?after=<nextDevices>&limit=…).
+        querystring: z.strictObject({
+          after: z.coerce.number().int().min(-1).optional(),
+          limit: z.coerce.number().int().min(1).max(PROGRESS_PAGE).optional(),
+        }),
         response: { 200: progressSchema },
       },
     },
     async (req) => {
-      const { devices, ...p } = await rollouts.progress(req.params.id);
-      const failures = devices
-        .filter((d) => d.state === 'failed' || d.state === 'rolled-back' || d.reason)
-        .slice(0, 200)
-        .map((d) => ({ deviceId: d.deviceId, state: d.state, reason: d.reason }));
-      return { ...p, failures };
+      const p = await rollouts.progress(req.params.id, req.query);
+      const brief = (d: RolloutDevice) => ({
+        deviceId: d.deviceId,
+        ordinal: d.ordinal,
+        phase: d.phase,
+        state: d.state,
+        reason: d.reason,
+      });
+      return { ...p, devices: p.devices.map(brief), failures: p.failures.map(brief) };
     },
   );
   for (const verb of ['pause', 'resume', 'cancel'] as const) {

@@ -1,5 +1,5 @@
 import type { AnyDb } from '../store/store.types.ts';
-import type { DeviceUpdateState, Rollout, RolloutDevice, RolloutStatus, RolloutTarget } from './model.ts';
+import type { Rollout, RolloutStatus, RolloutTarget } from './model.ts';
 
 export type RolloutTables = {
   rollouts: {
@@ -114,94 +114,4 @@ export async function listRollouts(
   if (filter.productId) q = q.where('product_id', '=', filter.productId);
   if (after) q = q.where('id', '>', after);
   return (await q.orderBy('id').limit(limit).execute()).map(toRollout);
-}
-
-export async function insertRolloutDevices(db: AnyDb, rows: RolloutDevice[]): Promise<void> {
-  // Chunked: SQLite allows 32766 bound parameters per statement.
-  for (let i = 0; i < rows.length; i += 500) {
-    await t(db)
-      .insertInto('rollout_devices')
-      .values(
-        rows.slice(i, i + 500).map((d) => ({
-          rollout_id: d.rolloutId,
-          device_id: d.deviceId,
-          ordinal: d.ordinal,
-          phase: d.phase,
-          state: d.state,
-          reason: d.reason,
-          updated_at: d.updatedAt,
-        })),
-      )
-      .onConflict((oc) => oc.columns(['rollout_id', 'device_id']).doNothing())
-      .execute();
-  }
-}
-
-export async function listRolloutDevices(db: AnyDb, rolloutId: string): Promise<RolloutDevice[]> {
-  const rows = await t(db)
-    .selectFrom('rollout_devices')
-    .selectAll()
-    .where('rollout_id', '=', rolloutId)
-    .orderBy('ordinal')
-    .execute();
-  return rows.map((r) => ({
-    rolloutId: r.rollout_id,
-    deviceId: r.device_id,
-    ordinal: Number(r.ordinal),
-    phase: Number(r.phase),
-    state: r.state as DeviceUpdateState,
-    reason: r.reason,
-    updatedAt: Number(r.updated_at),
-  }));
-}
-
-export async function findRolloutDevice(
-  db: AnyDb,
-  rolloutId: string,
-  deviceId: string,
-): Promise<RolloutDevice | undefined> {
-  const all = await t(db)
-    .selectFrom('rollout_devices')
-    .selectAll()
-    .where('rollout_id', '=', rolloutId)
-    .where('device_id', '=', deviceId)
-    .executeTakeFirst();
-  return (
-    all && {
-      rolloutId: all.rollout_id,
-      deviceId: all.device_id,
-      ordinal: Number(all.ordinal),
-      phase: Number(all.phase),
-      state: all.state as DeviceUpdateState,
-      reason: all.reason,
-      updatedAt: Number(all.updated_at),
-    }
-  );
-}
-
-export async function setDeviceState(
-  db: AnyDb,
-  rolloutId: string,
-  deviceIds: string[],
-  state: DeviceUpdateState,
-  reason: string | null,
-  now: number,
-): Promise<void> {
-  for (let i = 0; i < deviceIds.length; i += 500) {
-    await t(db)
-      .updateTable('rollout_devices')
-      .set({ state, reason, updated_at: now })
-      .where('rollout_id', '=', rolloutId)
-      .where('device_id', 'in', deviceIds.slice(i, i + 500))
-      .execute();
-  }
-}
-
-export async function maxOrdinal(db: AnyDb, rolloutId: string): Promise<number> {
-  const r = await t(db)
-    .selectFrom('rollout_devices')
-    .select((eb) => eb.fn.max('ordinal').as('max'))
-    .where('rollout_id', '=', rolloutId)
-    .executeTakeFirst();
-  return r?.max === null || r?.max === undefined ? -1 : Number(r.max);
 }

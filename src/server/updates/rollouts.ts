@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../protocol/clock.ts';
-import { COMMAND_VERSION } from '../../protocol/commands.ts';
 import { FleetwardError } from '../../protocol/errors.ts';
 import type { UpdateStatus } from '../../protocol/update-status.ts';
 import type { Bus } from '../bus/bus.types.ts';
@@ -9,10 +8,7 @@ import { type ActionContext, type LedgerService, SYSTEM_ACTOR } from '../ledger/
 import type { Device, RegistryService } from '../registry/index.ts';
 import type { Store } from '../store/store.types.ts';
 import {
-  type DeviceUpdateState,
   FAILED_STATES,
-  FINISHED_STATES,
-  type Release,
   type Rollout,
   type RolloutDevice,
   type RolloutProgress,
@@ -21,15 +17,10 @@ import {
   type UpdatesErrorCode,
 } from './model.ts';
 import type { ReleaseService } from './releases.ts';
-import {
-  abortReason,
-  countStates,
-  orderDevices,
-  phaseDone,
-  phaseOf,
-  phaseProgress,
-  validPhases,
-} from './rollout-plan.ts';
+import * as members from './rollout-device-store.ts';
+import { publishRolloutChanged, RolloutDriver } from './rollout-driver.ts';
+import { RolloutLocks } from './rollout-lock.ts';
+import { countStates, orderDevices, phaseOf, phaseProgress, validPhases } from './rollout-plan.ts';
 import * as db from './rollout-store.ts';
 
 const fail = (code: UpdatesErrorCode, message: string, details?: Record<string, unknown>) =>
@@ -54,6 +45,22 @@ export interface RolloutDeps {
   clock: Clock;
 }
 
+/** Devices per progress page at most, and failures shown with it. */
+export const PROGRESS_PAGE = 500;
+const FAILURES_SHOWN = 200;
+
+export interface DevicePage {
+  /** The ordinal after which the page starts (the previous page's `nextDevices`). */
+  after?: number | undefined;
+  limit?: number | undefined;
+}
+
+export interface RolloutProgressPage extends RolloutProgress {
+  devices: RolloutDevice[];
+  nextDevices: number | null;
+  failures: RolloutDevice[];
+}
+
 /** Devices that can take an update now: enrolled and not contained. */
 const ELIGIBLE: ReadonlySet<string> = new Set(['active']);
 
@@ -64,18 +71,17 @@ const ELIGIBLE: ReadonlySet<string> = new Set(['active']);
  */
 export class RolloutService {
   readonly #d: RolloutDeps;
-  #outbox: DeviceOutbox | null = null;
-  #metadataUrl: () => string = () => '';
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new RolloutLocks();
+  readonly #driver: RolloutDriver;
 
   constructor(deps: RolloutDeps) {
     this.#d = deps;
+    this.#driver = new RolloutDriver({ ...deps, locks: this.#locks });
   }
 
   /** The transport that carries commands, and where devices fetch TUF metadata (known once the server listens). */
   useOutbox(outbox: DeviceOutbox, metadataUrl: () => string): void {
-    this.#outbox = outbox;
-    this.#metadataUrl = metadataUrl;
+    this.#driver.useOutbox(outbox, metadataUrl);
   }
 
   /**
@@ -128,7 +134,7 @@ export class RolloutService {
     }));
     await this.#d.store.transaction(async (tx) => {
       await db.insertRollout(tx, rollout);
-      await db.insertRolloutDevices(tx, rows);
+      await members.insertRolloutDevices(tx, rows);
       await this.#d.ledger.appendIn(tx, {
         ...ctx,
         action: 'rollout.create',
@@ -170,11 +176,19 @@ export class RolloutService {
     return { items, next: rows.length > limit ? items[items.length - 1]!.id : null };
   }
 
-  /** Counts per state and per phase: what `fleetward rollout status` prints. Throws ROLLOUT_NOT_FOUND. */
-  async progress(id: string): Promise<RolloutProgress & { devices: RolloutDevice[] }> {
+  /**
+   * Counts per state and per phase (one GROUP BY), plus one bounded page of devices in ordinal order
+   * after `after` (`nextDevices` continues) and the first failures: what `fleetward rollout status`
+   * prints. Throws ROLLOUT_NOT_FOUND.
+   */
+  async progress(id: string, page: DevicePage = {}): Promise<RolloutProgressPage> {
     const rollout = await this.get(id);
     const release = await this.#d.releases.getRelease(rollout.releaseId);
-    const devices = await db.listRolloutDevices(this.#d.store.db, id);
+    const q = this.#d.store.db;
+    const tally = await members.countByPhaseAndState(q, id);
+    const limit = Math.min(Math.max(page.limit ?? PROGRESS_PAGE, 1), PROGRESS_PAGE);
+    const rows = await members.pageRolloutDevices(q, id, page.after ?? -1, limit + 1);
+    const devices = rows.slice(0, limit);
     return {
       rollout,
       release: {
@@ -183,10 +197,12 @@ export class RolloutService {
         securityVersion: release.securityVersion,
         advisory: release.advisory,
       },
-      total: devices.length,
-      counts: countStates(devices),
-      phases: phaseProgress(rollout, devices),
+      total: tally.reduce((n, c) => n + c.n, 0),
+      counts: countStates(tally),
+      phases: phaseProgress(rollout, tally),
       devices,
+      nextDevices: rows.length > limit ? devices[devices.length - 1]!.ordinal : null,
+      failures: await members.listDevicesIn(q, id, [...FAILED_STATES], FAILURES_SHOWN),
     };
   }
 
@@ -238,40 +254,13 @@ export class RolloutService {
   }
 
   /** One turn of the scheduler: soak timers and retries of commands that could not be sent. */
-  async tick(): Promise<void> {
-    const running = await db.listRollouts(this.#d.store.db, { status: ['running'] }, undefined, 10_000);
-    for (const r of running) await this.#advance(r.id);
+  tick(): Promise<void> {
+    return this.#driver.tick();
   }
 
-  /**
-   * A device's update-status report. Reports for other releases or rollouts are ignored, and a
-   * finished device stays finished (QoS 1 may repeat). Finishing states are recorded in the ledger
-   * with the device's reason code — that is where refused attacks show up.
-   */
-  async handleStatus(deviceId: string, s: UpdateStatus): Promise<void> {
-    if (!s.rollout) return;
-    const rolloutId = s.rollout;
-    const finished = await this.#locked(rolloutId, async () => {
-      const r = await db.findRollout(this.#d.store.db, rolloutId);
-      const d = r && (await db.findRolloutDevice(this.#d.store.db, rolloutId, deviceId));
-      if (!r || !d) return false;
-      const next = nextState(r, d, s);
-      if (!next) return false;
-      return this.#d.store.transaction(async (tx) => {
-        await db.setDeviceState(tx, rolloutId, [deviceId], next, s.code ?? null, this.#d.clock.now());
-        if (!FINISHED_STATES.has(next) && next !== 'reverted') return false;
-        await this.#d.ledger.appendIn(tx, {
-          actor: `device:${deviceId}`,
-          source: null,
-          action: 'update.result',
-          target: `rollout:${rolloutId}`,
-          result: next === 'succeeded' || next === 'reverted' ? 'ok' : 'failed',
-          details: { release: s.release, state: next, code: s.code ?? null, detail: s.detail ?? null },
-        });
-        return true;
-      });
-    });
-    if (finished) await this.#advance(rolloutId);
+  /** A device's update-status report (see RolloutDriver.handleStatus). */
+  handleStatus(deviceId: string, s: UpdateStatus): Promise<void> {
+    return this.#driver.handleStatus(deviceId, s);
   }
 
   /** A device enrolled: it joins every running or paused rollout whose target it matches, in the current phase. */
@@ -287,10 +276,10 @@ export class RolloutService {
     for (const r of open.filter((x) => matches(x.target, device))) {
       await this.#locked(r.id, () =>
         this.#d.store.transaction(async (tx) => {
-          if (await db.findRolloutDevice(tx, r.id, deviceId)) return;
-          const ordinal = (await db.maxOrdinal(tx, r.id)) + 1;
+          if (await members.findRolloutDevice(tx, r.id, deviceId)) return;
+          const ordinal = (await members.maxOrdinal(tx, r.id)) + 1;
           const now = this.#d.clock.now();
-          await db.insertRolloutDevices(tx, [
+          await members.insertRolloutDevices(tx, [
             { rolloutId: r.id, deviceId, ordinal, phase: r.phase, state: 'pending', reason: null, updatedAt: now },
           ]);
           await this.#d.ledger.appendIn(tx, {
@@ -306,132 +295,16 @@ export class RolloutService {
     }
   }
 
-  /** Abort criteria, phase completion and soak, then commands to the devices whose turn it is. */
-  async #advance(id: string): Promise<void> {
-    const sendTo = await this.#locked(id, async () => {
-      const r = await db.findRollout(this.#d.store.db, id);
-      if (r?.status !== 'running') return null;
-      const devices = await db.listRolloutDevices(this.#d.store.db, id);
-      const reason = abortReason(r, devices);
-      if (reason) return this.#abort(r, devices, reason);
-      const next = await this.#stepPhase(r, devices);
-      if (next.status !== 'running') return null;
-      const due = devices.filter((d) => d.state === 'pending' && d.phase <= next.phase).map((d) => d.deviceId);
-      if (due.length === 0) return null;
-      await db.setDeviceState(this.#d.store.db, id, due, 'sent', null, this.#d.clock.now());
-      const release = await this.#d.releases.getRelease(next.releaseId);
-      return { rollout: next, release, devices: due, onFailure: 'pending' as const };
-    });
-    if (sendTo) await this.#send(sendTo.rollout, sendTo.release, sendTo.devices, sendTo.onFailure);
+  #changed(r: Rollout): Promise<void> {
+    return publishRolloutChanged(this.#d.bus, r);
   }
 
-  /** Marks the phase finished, then after the soak moves to the next one (or completes the rollout). */
-  async #stepPhase(r: Rollout, devices: RolloutDevice[]): Promise<Rollout> {
-    if (!phaseDone(devices, r.phase)) return r;
-    const now = this.#d.clock.now();
-    let next: Rollout = r;
-    let action: string | null = null;
-    if (r.phaseFinishedAt === null) next = { ...r, phaseFinishedAt: now, updatedAt: now };
-    const last = r.phase === r.phases.length - 1;
-    if (last) {
-      next = { ...next, status: 'succeeded', updatedAt: now };
-      action = 'rollout.complete';
-    } else if (now - (next.phaseFinishedAt ?? now) >= r.soakMs) {
-      next = { ...next, phase: r.phase + 1, phaseStartedAt: now, phaseFinishedAt: null, updatedAt: now };
-      action = 'rollout.phase';
-    }
-    if (next === r) return r;
-    await this.#d.store.transaction(async (tx) => {
-      await db.updateRollout(tx, next);
-      if (action) {
-        await this.#d.ledger.appendIn(tx, {
-          ...SYSTEM_ACTOR,
-          action,
-          target: `rollout:${r.id}`,
-          result: 'ok',
-          details: { phase: next.phase, percent: next.phases[next.phase] },
-        });
-      }
-    });
-    if (action) await this.#changed(next);
-    return next;
-  }
-
-  /** Halts the rollout with its reason; with auto-rollback, the previous release goes to the devices reached. */
-  async #abort(r: Rollout, devices: RolloutDevice[], reason: string) {
-    const now = this.#d.clock.now();
-    const next: Rollout = { ...r, status: 'aborted', reason, updatedAt: now };
-    const reached = devices.filter((d) => d.state !== 'pending' && !FAILED_STATES.has(d.state)).map((d) => d.deviceId);
-    const previous =
-      r.autoRollback && r.previousReleaseId ? await this.#d.releases.getRelease(r.previousReleaseId) : null;
-    await this.#d.store.transaction(async (tx) => {
-      await db.updateRollout(tx, next);
-      if (previous) await db.setDeviceState(tx, r.id, reached, 'reverting', null, now);
-      await this.#d.ledger.appendIn(tx, {
-        ...SYSTEM_ACTOR,
-        action: 'rollout.abort',
-        target: `rollout:${r.id}`,
-        result: 'ok',
-        details: { reason, autoRollback: previous ? { releaseId: previous.id, devices: reached.length } : null },
-      });
-    });
-    await this.#changed(next);
-    if (!previous || reached.length === 0) return null;
-    return { rollout: next, release: previous, devices: reached, onFailure: 'reverting' as const };
-  }
-
-  /** Sends the update command; a device the transport cannot reach now goes back to `onFailure` for the next tick. */
-  async #send(r: Rollout, release: Release, deviceIds: string[], onFailure: DeviceUpdateState): Promise<void> {
-    const outbox = this.#outbox;
-    const failed: string[] = [];
-    for (const deviceId of deviceIds) {
-      try {
-        if (!outbox) throw new Error('no device transport');
-        await outbox.sendCommand(deviceId, this.#command(r, release));
-      } catch {
-        failed.push(deviceId);
-      }
-    }
-    if (failed.length)
-      await db.setDeviceState(this.#d.store.db, r.id, failed, onFailure, 'SEND_FAILED', this.#d.clock.now());
-  }
-
-  #command(r: Rollout, release: Release) {
-    return {
-      v: COMMAND_VERSION,
-      id: `upd-${randomBytes(8).toString('hex')}`,
-      issuedAt: this.#d.clock.now(),
-      type: 'update' as const,
-      release: release.id,
-      version: release.version,
-      metadataUrl: this.#metadataUrl(),
-      target: release.targetPath,
-      securityVersion: release.securityVersion,
-      rollout: r.id,
-      // The advisory travels with the update (EN 303 645 5.3-8: say what the update fixes).
-      advisory: release.advisory,
-    };
-  }
-
-  async #changed(r: Rollout): Promise<void> {
-    await this.#d.bus.publish('rollout.changed', {
-      rolloutId: r.id,
-      releaseId: r.releaseId,
-      status: r.status,
-      phase: r.phase,
-      reason: r.reason,
-    });
-  }
-
-  /** Serializes work on one rollout within this process. */
   #locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.#locks.get(id) ?? Promise.resolve()).then(fn);
-    const tail = run.catch(() => {});
-    this.#locks.set(id, tail);
-    void tail.then(() => {
-      if (this.#locks.get(id) === tail) this.#locks.delete(id);
-    });
-    return run;
+    return this.#locks.run(id, fn);
+  }
+
+  #advance(id: string): Promise<void> {
+    return this.#driver.advance(id);
   }
 }
 
@@ -441,16 +314,4 @@ function matches(target: RolloutTarget, d: Pick<Device, 'id' | 'productId' | 'gr
   if (target.tags?.some((t) => !d.tags.includes(t))) return false;
   if (target.deviceIds?.length && !target.deviceIds.includes(d.id)) return false;
   return true;
-}
-
-/** The state a report moves the device to, or null to ignore it. */
-function nextState(r: Rollout, d: RolloutDevice, s: UpdateStatus): DeviceUpdateState | null {
-  if (d.state === 'reverting' && s.release === r.previousReleaseId) {
-    if (s.state === 'succeeded') return 'reverted';
-    return s.state === 'failed' || s.state === 'rolled-back' ? 'failed' : null;
-  }
-  if (s.release !== r.releaseId || FINISHED_STATES.has(d.state) || d.state === 'reverting' || d.state === 'reverted') {
-    return null;
-  }
-  return s.state;
 }
