@@ -182,8 +182,10 @@ export class IdentityService {
    * reconnects refused. Throws DEVICE_NOT_FOUND.
    */
   async revokeDevice(deviceId: string, reason: string, ctx: ActionContext): Promise<DeviceCertificate[]> {
-    await this.#d.registry.getDevice(deviceId);
+    const { registry } = this.#d;
+    await registry.getDevice(deviceId);
     const now = this.#d.clock.now();
+    // One transaction: a crash can never leave the certificates revoked but the device active, or the reverse.
     const revoked = await this.#d.store.transaction(async (tx) => {
       const live = await db.liveCertificates(tx, deviceId);
       for (const c of live) await db.revoke(tx, c.serial, now, reason);
@@ -194,9 +196,11 @@ export class IdentityService {
         result: 'ok',
         details: { reason, serials: live.map((c) => c.serial) },
       });
+      await registry.setDeviceStatusIn(tx, deviceId, 'revoked', reason, ctx);
       return live;
     });
-    await this.#d.registry.setDeviceStatus(deviceId, 'revoked', reason, ctx);
+    // Side effects only after the commit: events (broker status cache, CRL refresh) and the live session.
+    await registry.announceUpdated(deviceId);
     await this.#announceRevoked(deviceId, revoked, reason);
     await this.#outbox?.disconnect(deviceId, 'revoked').catch(() => {});
     return revoked;

@@ -187,22 +187,42 @@ export class RegistryService {
 
   /** Status changes come from identity and response, never from a plain edit. Throws DEVICE_NOT_FOUND. */
   async setDeviceStatus(id: string, status: DeviceStatus, reason: string, ctx: ActionContext): Promise<Device> {
-    const updated = await this.#store.transaction(async (tx) => {
-      const d = await db.findDevice(tx, id);
-      if (!d) throw fail('DEVICE_NOT_FOUND', 'no such device', { id });
-      const next: Device = { ...d, status, updatedAt: this.#clock.now() };
-      await db.updateDevice(tx, next);
-      await this.#ledger.appendIn(tx, {
-        ...ctx,
-        action: 'device.status',
-        target: `device:${id}`,
-        result: 'ok',
-        details: { from: d.status, to: status, reason },
-      });
-      return next;
-    });
-    await this.#bus.publish('device.updated', { deviceId: id });
+    const updated = await this.#store.transaction((tx) => this.setDeviceStatusIn(tx, id, status, reason, ctx));
+    await this.announceUpdated(id);
     return updated;
+  }
+
+  /**
+   * A status change (and optionally the zone) inside the caller's transaction, so it lands together with
+   * the caller's own writes or not at all (revocation: certificates and status; quarantine: status, zone
+   * and the mitigation record). Call `announceUpdated` after the commit. Throws DEVICE_NOT_FOUND.
+   */
+  async setDeviceStatusIn(
+    tx: AnyDb,
+    id: string,
+    status: DeviceStatus,
+    reason: string,
+    ctx: ActionContext,
+    patch: { zone?: string | undefined } = {},
+  ): Promise<Device> {
+    const d = await db.findDevice(tx, id);
+    if (!d) throw fail('DEVICE_NOT_FOUND', 'no such device', { id });
+    const zone = patch.zone ?? d.zone;
+    const next: Device = { ...d, status, zone, updatedAt: this.#clock.now() };
+    await db.updateDevice(tx, next);
+    await this.#ledger.appendIn(tx, {
+      ...ctx,
+      action: 'device.status',
+      target: `device:${id}`,
+      result: 'ok',
+      details: { from: d.status, to: status, reason, ...(zone !== d.zone ? { zone: { from: d.zone, to: zone } } : {}) },
+    });
+    return next;
+  }
+
+  /** Publishes `device.updated` once the transaction that changed the device has committed. */
+  async announceUpdated(id: string): Promise<void> {
+    await this.#bus.publish('device.updated', { deviceId: id });
   }
 
   /** The device as the caller's transaction sees it (identity checks it before enrolling). */

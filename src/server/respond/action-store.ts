@@ -47,6 +47,20 @@ export async function insertMitigation(db: AnyDb, m: MitigationRecord): Promise<
     .execute();
 }
 
+/** Replaces a mitigation's details (what happened after its state change committed, e.g. the notice). */
+export async function updateMitigationDetails(
+  db: AnyDb,
+  id: string,
+  details: Record<string, unknown>,
+  now: number,
+): Promise<void> {
+  await t(db)
+    .updateTable('mitigations')
+    .set({ details: JSON.stringify(details), updated_at: now })
+    .where('id', '=', id)
+    .execute();
+}
+
 const toMitigation = (r: ActionTables['mitigations']): MitigationRecord => ({
   id: r.id,
   deviceId: r.device_id,

@@ -36,6 +36,8 @@ export interface MitigationDeps {
 const fail = (code: RespondErrorCode, message: string, details: Record<string, unknown>, cause?: unknown) =>
   new FleetwardError<RespondErrorCode>(code, message, { details, cause });
 
+type NoticeOutcome = 'sent' | 'failed' | 'no-transport';
+
 export function commandId(clock: Clock): string {
   return `c-${clock.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
@@ -51,7 +53,8 @@ export class MitigationService {
   /**
    * Quarantine: status `quarantined` (the broker then allows only update-status and command-results up
    * and commands down), zone `quarantine`, and a quarantine notice to the device. Idempotent.
-   * Throws DEVICE_NOT_FOUND.
+   * Status, zone and the mitigation record change in one transaction; the notice and the events follow
+   * the commit. Throws DEVICE_NOT_FOUND.
    */
   async quarantine(
     deviceId: string,
@@ -60,44 +63,76 @@ export class MitigationService {
     alarmId: string | null = null,
   ): Promise<MitigationRecord> {
     const { registry } = this.#d;
-    const device = await registry.getDevice(deviceId);
-    if (device.status === 'quarantined') {
-      const last = await db.lastApplied(this.#d.store.db, deviceId, 'quarantine');
-      if (last) return last;
-    }
-    await registry.setDeviceStatus(deviceId, 'quarantined', reason, ctx);
-    if (device.zone !== QUARANTINE_ZONE) await registry.updateDevice(deviceId, { zone: QUARANTINE_ZONE }, ctx);
-    const notice = await this.#notice(deviceId, 'quarantined', reason);
-    const record = await this.#record(deviceId, 'quarantine', alarmId, ctx, 'applied', {
-      reason,
-      previousStatus: device.status,
-      previousZone: device.zone,
-      notice,
+    await registry.getDevice(deviceId);
+    const done = await this.#d.store.transaction(async (tx) => {
+      const device = await registry.findDeviceIn(tx, deviceId);
+      if (device?.status === 'quarantined') {
+        const last = await db.lastApplied(tx, deviceId, 'quarantine');
+        if (last) return { record: last, changed: false };
+      }
+      await registry.setDeviceStatusIn(tx, deviceId, 'quarantined', reason, ctx, { zone: QUARANTINE_ZONE });
+      const record = await this.#recordIn(tx, deviceId, 'quarantine', alarmId, ctx, 'applied', {
+        reason,
+        previousStatus: device?.status,
+        previousZone: device?.zone,
+        notice: 'pending',
+      });
+      return { record, changed: true };
     });
+    if (!done.changed) return done.record;
+    await registry.announceUpdated(deviceId);
+    const record = await this.#noticeSent(done.record, await this.#notice(deviceId, 'quarantined', reason), ctx);
     await this.#d.bus.publish('device.quarantined', { deviceId, reason });
     return record;
   }
 
-  /** Restores the status and zone the device had before quarantine. Throws DEVICE_NOT_FOUND, MITIGATION_FAILED. */
+  /**
+   * Restores the status and zone the device had before quarantine, in one transaction with its record;
+   * the notice and the event follow the commit. Throws DEVICE_NOT_FOUND, MITIGATION_FAILED.
+   */
   async releaseQuarantine(deviceId: string, reason: string, ctx: ActionContext): Promise<MitigationRecord> {
     const { registry } = this.#d;
-    const device = await registry.getDevice(deviceId);
-    if (device.status !== 'quarantined') throw fail('MITIGATION_FAILED', 'the device is not quarantined', { deviceId });
-    const last = await db.lastApplied(this.#d.store.db, deviceId, 'quarantine');
-    const prevStatus = last?.details.previousStatus as DeviceStatus | undefined;
-    const status: DeviceStatus = prevStatus === 'registered' ? 'registered' : 'active';
-    const zone = typeof last?.details.previousZone === 'string' ? last.details.previousZone : 'default';
-    await registry.setDeviceStatus(deviceId, status, reason, ctx);
-    await registry.updateDevice(deviceId, { zone }, ctx);
-    const notice = await this.#notice(deviceId, 'released', reason);
-    const record = await this.#record(deviceId, 'release-quarantine', null, ctx, 'applied', {
-      reason,
-      status,
-      zone,
-      notice,
+    await registry.getDevice(deviceId);
+    const done = await this.#d.store.transaction(async (tx) => {
+      const device = await registry.findDeviceIn(tx, deviceId);
+      if (device?.status !== 'quarantined') {
+        throw fail('MITIGATION_FAILED', 'the device is not quarantined', { deviceId });
+      }
+      const last = await db.lastApplied(tx, deviceId, 'quarantine');
+      const prevStatus = last?.details.previousStatus as DeviceStatus | undefined;
+      const status: DeviceStatus = prevStatus === 'registered' ? 'registered' : 'active';
+      const zone = typeof last?.details.previousZone === 'string' ? last.details.previousZone : 'default';
+      await registry.setDeviceStatusIn(tx, deviceId, status, reason, ctx, { zone });
+      return this.#recordIn(tx, deviceId, 'release-quarantine', null, ctx, 'applied', {
+        reason,
+        status,
+        zone,
+        notice: 'pending',
+      });
     });
+    await registry.announceUpdated(deviceId);
+    const record = await this.#noticeSent(done, await this.#notice(deviceId, 'released', reason), ctx);
     await this.#d.bus.publish('device.quarantine.released', { deviceId });
     return record;
+  }
+
+  /**
+   * Records whether the notice reached the device. Written after the state change committed: a crash
+   * before this leaves `notice: 'pending'`, which is the truth (we do not know whether it was sent).
+   */
+  async #noticeSent(record: MitigationRecord, notice: NoticeOutcome, ctx: ActionContext): Promise<MitigationRecord> {
+    const next: MitigationRecord = { ...record, details: { ...record.details, notice } };
+    await this.#d.store.transaction(async (tx) => {
+      await db.updateMitigationDetails(tx, record.id, next.details, this.#d.clock.now());
+      await this.#d.ledger.appendIn(tx, {
+        ...ctx,
+        action: 'mitigation.notice',
+        target: `device:${record.deviceId}`,
+        result: notice === 'failed' ? 'failed' : 'ok',
+        details: { mitigationId: record.id, notice },
+      });
+    });
+    return next;
   }
 
   /** Revokes the device's certificates (identity ends its sessions). Throws MITIGATION_UNAVAILABLE, MITIGATION_FAILED. */
@@ -171,11 +206,7 @@ export class MitigationService {
     }
   }
 
-  async #notice(
-    deviceId: string,
-    state: 'quarantined' | 'released',
-    reason: string,
-  ): Promise<'sent' | 'failed' | 'no-transport'> {
+  async #notice(deviceId: string, state: 'quarantined' | 'released', reason: string): Promise<NoticeOutcome> {
     const outbox = this.#d.outbox;
     if (!outbox) return 'no-transport';
     const { clock } = this.#d;
