@@ -11,6 +11,32 @@ interface Product {
 }
 const COLUMNS = ['id', 'name', 'model', 'manufacturer', 'supportEnd'];
 
+/** The product fields create and update both take, as flags. */
+const FIELD_FLAGS = {
+  ...JSON_FLAG,
+  name: { type: 'string' },
+  model: { type: 'string' },
+  manufacturer: { type: 'string' },
+  'support-end': { type: 'string' },
+  description: { type: 'string' },
+} as const;
+
+function fieldsOf(v: {
+  name?: string;
+  model?: string;
+  manufacturer?: string;
+  'support-end'?: string;
+  description?: string;
+}) {
+  return {
+    name: v.name,
+    model: v.model,
+    manufacturer: v.manufacturer,
+    supportEnd: v['support-end'],
+    description: v.description,
+  };
+}
+
 export const productNoun: CliNoun = {
   name: 'product',
   summary: 'products: model designation and published support period',
@@ -39,23 +65,9 @@ export const productNoun: CliNoun = {
       summary: 'register a product',
       usage: 'ID --name NAME --model MODEL --manufacturer M --support-end YYYY-MM-DD [--description D] [--json]',
       positionals: 1,
-      options: {
-        ...JSON_FLAG,
-        name: { type: 'string' },
-        model: { type: 'string' },
-        manufacturer: { type: 'string' },
-        'support-end': { type: 'string' },
-        description: { type: 'string' },
-      },
+      options: FIELD_FLAGS,
       run: async ({ values, positionals }, ctx) => {
-        const body = {
-          id: positionals[0],
-          name: values.name,
-          model: values.model,
-          manufacturer: values.manufacturer,
-          supportEnd: values['support-end'],
-          description: values.description,
-        };
+        const body = { id: positionals[0], ...fieldsOf(values) };
         const p = await ctx.api().request<Product>('POST', '/api/v1/products', body);
         if (values.json) printJson(ctx.out, p);
         else ctx.out(`created product ${p.id} (support until ${p.supportEnd})`);
@@ -78,22 +90,9 @@ export const productNoun: CliNoun = {
       summary: 'change a product',
       usage: 'ID [--name N] [--model M] [--manufacturer M] [--support-end D] [--description D] [--json]',
       positionals: 1,
-      options: {
-        ...JSON_FLAG,
-        name: { type: 'string' },
-        model: { type: 'string' },
-        manufacturer: { type: 'string' },
-        'support-end': { type: 'string' },
-        description: { type: 'string' },
-      },
+      options: FIELD_FLAGS,
       run: async ({ values, positionals }, ctx) => {
-        const body = {
-          name: values.name,
-          model: values.model,
-          manufacturer: values.manufacturer,
-          supportEnd: values['support-end'],
-          description: values.description,
-        };
+        const body = fieldsOf(values);
         const p = await ctx
           .api()
           .request<Product>('PATCH', `/api/v1/products/${encodeURIComponent(positionals[0]!)}`, body);

@@ -96,36 +96,8 @@ export const profileNoun: CliNoun = {
         return 0;
       },
     }),
-    enable: defineVerb({
-      summary: 'turn a profile on',
-      usage: 'ID [--json]',
-      positionals: 1,
-      options: { ...JSON_FLAG },
-      run: async ({ values, positionals }, ctx) => {
-        show(
-          values,
-          ctx.out,
-          await ctx.api().request<Profile>('PATCH', path(positionals[0]!), { enabled: true }),
-          'enabled',
-        );
-        return 0;
-      },
-    }),
-    disable: defineVerb({
-      summary: 'turn a profile off (its open alarms stay until cleared)',
-      usage: 'ID [--json]',
-      positionals: 1,
-      options: { ...JSON_FLAG },
-      run: async ({ values, positionals }, ctx) => {
-        show(
-          values,
-          ctx.out,
-          await ctx.api().request<Profile>('PATCH', path(positionals[0]!), { enabled: false }),
-          'disabled',
-        );
-        return 0;
-      },
-    }),
+    enable: toggleVerb(true),
+    disable: toggleVerb(false),
     delete: defineVerb({
       summary: 'delete a profile',
       usage: 'ID',
@@ -139,3 +111,18 @@ export const profileNoun: CliNoun = {
     }),
   },
 };
+
+/** `profile enable|disable ID`: one PATCH of `enabled`. */
+function toggleVerb(enabled: boolean) {
+  return defineVerb({
+    summary: enabled ? 'turn a profile on' : 'turn a profile off (its open alarms stay until cleared)',
+    usage: 'ID [--json]',
+    positionals: 1,
+    options: { ...JSON_FLAG },
+    run: async ({ values, positionals }, ctx) => {
+      const p = await ctx.api().request<Profile>('PATCH', path(positionals[0]!), { enabled });
+      show(values, ctx.out, p, enabled ? 'enabled' : 'disabled');
+      return 0;
+    },
+  });
+}
