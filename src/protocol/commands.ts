@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FleetwardError } from './errors.ts';
+import { wireEpochMs, wireId } from './wire-fields.ts';
 
 /**
  * Commands the cloud sends on `devices/{id}/commands` (QoS 1) and the results a device answers on
@@ -28,12 +29,8 @@ export const COMMAND_LIMITS = {
 } as const;
 
 const C = COMMAND_LIMITS;
-const commandId = z
-  .string()
-  .min(1)
-  .max(C.idChars)
-  .regex(/^[A-Za-z0-9._-]+$/);
-const epochMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const commandId = wireId(C.idChars);
+const epochMs = wireEpochMs;
 const text = z.string().max(C.textChars);
 
 const envelope = {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FleetwardError } from './errors.ts';
+import { wireId } from './wire-fields.ts';
 
 /**
  * What a device reports on `devices/{id}/update-status` while it handles an `update` command: every
@@ -25,11 +26,7 @@ export const UPDATE_STATUS_LIMITS = {
 } as const;
 
 const L = UPDATE_STATUS_LIMITS;
-const id = z
-  .string()
-  .min(1)
-  .max(L.idChars)
-  .regex(/^[A-Za-z0-9._-]+$/);
+const id = wireId(L.idChars);
 
 export const updateStatusSchema = z.object({
   v: z.number().int().min(1).max(255),
